@@ -1,0 +1,147 @@
+"""Real network namespaces for tests: named netns, veth pairs, bounded traffic.
+
+Everything a lab creates is removed when the lab closes, pass or fail; processes are killed
+by the pid we started, never by name. Addresses come from TEST-NET-2 (198.51.100.0/24) and
+TEST-NET-3 (203.0.113.0/24); traffic never leaves the namespaces the lab made.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+_seq = itertools.count()
+
+
+def require(what: str, ok: bool) -> None:
+    """Skip on a laptop, fail under CI=true: CI must run every real test."""
+    if ok:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {what} is not available: this test must run in CI")
+    pytest.skip(f"needs {what}")
+
+
+def require_root() -> None:
+    require("root (network namespaces)", os.geteuid() == 0)
+
+
+def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], check=check, capture_output=True, text=True, timeout=30)
+
+
+class NetnsLab:
+    """A set of named namespaces that vanish with the lab."""
+
+    def __init__(self, tag: str = "t") -> None:
+        self.prefix = f"ss{os.getpid() % 100000}{tag}{next(_seq)}"
+        self.names: list[str] = []
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> "NetnsLab":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add(self, short: str) -> str:
+        name = f"{self.prefix}{short}"
+        ip("netns", "add", name)
+        self.names.append(name)
+        ip("-n", name, "link", "set", "lo", "up")
+        return name
+
+    def veth(self, a: str, addr_a: str, b: str, addr_b: str) -> None:
+        """Join two of our namespaces with a veth pair; addr like 198.51.100.1/24."""
+        n = len(self.names) + next(_seq)
+        ea, eb = f"va{os.getpid() % 10000}{n}"[:15], f"vb{os.getpid() % 10000}{n}"[:15]
+        ip("link", "add", ea, "netns", a, "type", "veth", "peer", "name", eb, "netns", b)
+        ip("-n", a, "addr", "add", addr_a, "dev", ea)
+        ip("-n", b, "addr", "add", addr_b, "dev", eb)
+        ip("-n", a, "link", "set", ea, "up")
+        ip("-n", b, "link", "set", eb, "up")
+
+    def spawn(self, ns: str, argv: list[str], **kw) -> subprocess.Popen:
+        p = subprocess.Popen(["ip", "netns", "exec", ns, *argv], start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def python(self, ns: str, code: str, **kw) -> subprocess.Popen:
+        return self.spawn(ns, [sys.executable, "-c", textwrap.dedent(code)], **kw)
+
+    def close(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)  # the session we started, by its pid
+                except ProcessLookupError:
+                    pass
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        for name in reversed(self.names):
+            ip("netns", "del", name, check=False)
+        self.names.clear()
+
+
+SERVER = """
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)          # backlog 1, never accept: the accept queue overflows
+print("listening", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+CLIENT = """
+import socket, sys, time
+host, port, n, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+socks = []
+for _ in range(n):                      # bounded: n connections, no retries
+    c = socket.socket()
+    c.setblocking(False)
+    try:
+        c.connect_ex((host, port))
+    except OSError:
+        pass
+    socks.append(c)
+time.sleep(hold)                       # let SYN retransmits happen, then give up
+for c in socks:
+    c.close()
+print("done", flush=True)
+"""
+
+
+def listen_overflow(lab: NetnsLab, server_ns: str, client_ns: str, addr: str, port: int = 8080,
+                    n: int = 20, hold: float = 3.0, server_life: float = 30.0) -> tuple[subprocess.Popen, subprocess.Popen]:
+    """Start a backlog-1 server that never accepts and a client opening n connections.
+
+    Returns (server, client); the client exits by itself after `hold` seconds.
+    """
+    server = lab.spawn(server_ns, [sys.executable, "-c", SERVER, addr, str(port), str(server_life)],
+                       stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    assert line.strip() == "listening", f"server did not start: {line!r}"
+    client = lab.spawn(client_ns, [sys.executable, "-c", CLIENT, addr, str(port), str(n), str(hold)],
+                       stdout=subprocess.PIPE, text=True)
+    return server, client
+
+
+def wait_for(pred, timeout: float = 10.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll pred() until truthy or timeout; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)

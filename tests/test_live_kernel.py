@@ -1,0 +1,129 @@
+"""The core against the real kernel: namespaces, veth, a listen overflow, setns reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from nethelpers import ip, listen_overflow, wait_for
+
+from tui.core.counters import parse_proc_net
+from tui.core.monitor import Monitor
+from tui.core.namespaces import Discovery, ns_inode_of_path
+from tui.core.sampler import NetnsReader, Sampler
+
+
+def _overflow_pair(lab):
+    srv = lab.add("srv")
+    cli = lab.add("cli")
+    lab.veth(srv, "198.51.100.1/24", cli, "198.51.100.2/24")
+    return srv, cli
+
+
+def test_listen_overflow_moves_server_and_client_counters(lab):
+    srv, cli = _overflow_pair(lab)
+    srv_inode = ns_inode_of_path(f"/run/netns/{srv}")
+    cli_inode = ns_inode_of_path(f"/run/netns/{cli}")
+    mon = Monitor(background=False)
+    try:
+        mon.tick()  # first sample: no deltas yet
+        server, client = listen_overflow(lab, srv, cli, "198.51.100.1", n=20, hold=2.5)
+        mon.rediscover()  # the server process now lives in srv: read through its pid
+        totals: dict[int, dict[str, int]] = {srv_inode: {}, cli_inode: {}}
+
+        def grew():
+            tick = mon.tick()
+            for inode in totals:
+                h = mon.history.get(inode)
+                if h:
+                    for k, d in h.last_deltas.items():
+                        totals[inode][k] = totals[inode].get(k, 0) + d
+            s, c = totals[srv_inode], totals[cli_inode]
+            ok = s.get("TcpExt.ListenDrops", 0) > 0 and s.get("TcpExt.ListenOverflows", 0) > 0 and c.get("TcpExt.TCPSynRetrans", 0) > 0
+            return ok and tick
+
+        assert wait_for(grew, timeout=15, interval=0.5), totals
+        s = totals[srv_inode]
+        # on the server, every overflow is also counted as a listen drop
+        assert s["TcpExt.ListenDrops"] >= s["TcpExt.ListenOverflows"] > 0
+        assert totals[cli_inode]["TcpExt.TCPSynRetrans"] > 0
+        # nothing of this reached the client as a listen drop
+        assert totals[cli_inode].get("TcpExt.ListenDrops", 0) == 0
+        client.wait(timeout=10)
+    finally:
+        mon.close()
+
+
+def test_pidless_netns_read_via_setns_matches_ip_netns_exec(lab):
+    ns = lab.add("idle")
+    path = f"/run/netns/{ns}"
+    inode = ns_inode_of_path(path)
+    reader = NetnsReader()
+    try:
+        ours = reader.read_many([(inode, path)], ("netstat", "snmp"))[inode]
+    finally:
+        reader.close()
+    assert not isinstance(ours, str), ours
+    theirs = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/netstat"], capture_output=True, check=True).stdout
+    # an idle namespace: no traffic between the two reads, so the files agree to the byte
+    assert parse_proc_net(ours[0]) == parse_proc_net(theirs)
+    # and it is not our own namespace read by mistake: a fresh netns has no TCP history
+    assert parse_proc_net(ours[1])["Tcp.ActiveOpens"] == 0
+    assert os.stat(path).st_ino != os.stat("/proc/self/ns/net").st_ino
+
+
+def test_discovery_sees_named_and_process_namespaces(lab):
+    named = lab.add("named")
+    busy = lab.add("busy")
+    p = lab.python(busy, "import time; time.sleep(20)")
+    busy_inode = ns_inode_of_path(f"/run/netns/{busy}")
+    res = wait_for(lambda: (r := Discovery().discover()) and any(busy_inode == n.inode and n.pids for n in r.namespaces) and r, 5)
+    by_inode = {n.inode: n for n in res.namespaces}
+    named_ns = by_inode[ns_inode_of_path(f"/run/netns/{named}")]
+    assert named_ns.kind == "netns" and named_ns.name == named and named_ns.pids == ()
+    busy_ns = by_inode[busy_inode]
+    assert busy_ns.kind == "netns" and busy_ns.name == busy
+    assert "python3" in " ".join(busy_ns.processes) or "python" in " ".join(busy_ns.processes)
+    assert res.namespaces[0].kind == "host"
+    # deduplicated by inode
+    assert len(by_inode) == len(res.namespaces)
+    p.kill()
+
+
+def test_namespace_vanishing_mid_run_is_dropped_with_a_note(lab):
+    gone = lab.add("gone")
+    path = f"/run/netns/{gone}"
+    inode = ns_inode_of_path(path)
+    sampler = Sampler()
+    try:
+        sampler.set_namespaces([n for n in Discovery().discover().namespaces if n.inode in (inode,)])
+        assert sampler.sample().read == 1
+        ip("netns", "del", gone)
+        lab.names.remove(gone)
+        res = sampler.sample()
+        assert res.read == 0
+        assert [ns.inode for ns, _ in res.dropped] == [inode]
+        assert "vanished" in res.notes[0]
+        assert sampler.history.get(inode) is None
+    finally:
+        sampler.close()
+
+
+def test_snapshot_json_shows_listen_overflow(lab):
+    srv, cli = _overflow_pair(lab)
+    server, client = listen_overflow(lab, srv, cli, "198.51.100.1", n=20, hold=4)
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "snapshot", "--interval", "2.5", "--json", "--ns", lab.prefix],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    recs = {r["name"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert set(recs) == {srv, cli}, recs.keys()
+    assert recs[srv]["deltas"].get("TcpExt.ListenDrops", 0) > 0
+    assert recs[srv]["deltas"].get("TcpExt.ListenOverflows", 0) > 0
+    assert recs[cli]["deltas"].get("TcpExt.TCPSynRetrans", 0) > 0
+    assert recs[srv]["kind"] == "netns" and recs[srv]["pid"]
+    client.wait(timeout=10)

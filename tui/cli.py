@@ -1,0 +1,60 @@
+"""The ``synscope`` command: the TUI by default, headless subcommands beside it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# subcommand -> module exposing add_parser(subparsers) (which sets func=run on its parser)
+COMMANDS = {
+    "snapshot": "tui.commands.snapshot",
+    "capture": "tui.commands.capture",
+    "diagnose": "tui.commands.diagnose",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synscope",
+        description="Live TCP counters of every network namespace on this node (containers, pods, ip netns).",
+    )
+    parser.add_argument("--interval", type=float, default=1.0, metavar="S", help="sampling interval in seconds (default 1)")
+    parser.add_argument("--ns", default="", metavar="FILTER", help="show only namespaces matching FILTER (name, pod, k8s namespace, label)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.interval <= 0:
+        parser.error("--interval must be positive")
+    try:
+        if args.command is None:
+            from tui.app import run
+
+            return run(args)
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # an on-call engineer needs the reason, not a traceback
+        if os.environ.get("SYNSCOPE_DEBUG"):
+            raise
+        print(f"synscope: error: {type(exc).__name__}: {exc} (SYNSCOPE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""``synscope snapshot``: two samples S seconds apart, the deltas of every namespace."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from tui.core.catalog import GROUP_ORDER, group_of, info
+from tui.core.counters import is_gauge
+from tui.core.monitor import Monitor, Tick
+from tui.core.namespaces import Discovery, NetNS
+from tui.core.sources import default_sources
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("snapshot", help="sample twice and print every namespace's counter deltas")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between the two samples (default 1)")
+    p.add_argument("--json", action="store_true", help="one JSON object per namespace, one per line")
+    p.add_argument("--all", action="store_true", help="also print absolute values of every counter")
+    p.add_argument("--ns", default="", metavar="FILTER", help="only namespaces matching FILTER")
+    p.set_defaults(func=run)
+
+
+def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
+    h = monitor.history.get(ns.inode)
+    deltas = dict(sorted(h.last_deltas.items())) if h else {}
+    rec: dict = {
+        "name": ns.name,
+        "names": [ns.name, *ns.aliases],
+        "kind": ns.kind,
+        "inode": ns.inode,
+        "pid": ns.pid,
+        "path": ns.path,
+        "pod": ns.pod or None,
+        "k8s_namespace": ns.k8s_namespace or None,
+        "labels": dict(ns.labels),
+        "containers": [
+            {"name": c.name, "id": c.id, "image": c.image, "state": c.state, "runtime": c.runtime} for c in ns.containers
+        ],
+        "processes": list(ns.processes),
+        "interval": round(h.dt(h.ticks - 1) or 0.0, 3) if h and h.ticks else None,
+        "deltas": deltas,
+        "resets": list(h.last_resets) if h else [],
+    }
+    if with_values and h:
+        rec["values"] = h.values()
+    return rec
+
+
+def _table(records: list[dict], out) -> None:  # type: ignore[no-untyped-def]
+    for rec in records:
+        extra = []
+        if rec["pod"]:
+            extra.append(f"pod {rec['k8s_namespace']}/{rec['pod']}")
+        if rec["pid"]:
+            extra.append(f"pid {rec['pid']}")
+        extra.append(f"net:[{rec['inode']}]")
+        aliases = [n for n in rec["names"][1:]]
+        print(f"{rec['name']}  [{rec['kind']}]  " + "  ".join(extra), file=out)
+        if aliases:
+            print(f"  also: {', '.join(aliases)}", file=out)
+        deltas = rec["deltas"]
+        if not deltas:
+            print("  (no counter moved)", file=out)
+        for group in GROUP_ORDER:
+            keys = [k for k in deltas if group_of(k) is group]
+            for key in keys:
+                wording = info(key).wording
+                print(f"  {group.value:<14} {key:<34} {deltas[key]:>+12}  {wording}", file=out)
+        for key in rec["resets"]:
+            print(f"  {'reset':<14} {key:<34} {'(went down)':>12}", file=out)
+        if "values" in rec:
+            for key, v in sorted(rec["values"].items()):
+                tag = "gauge" if is_gauge(key) else "value"
+                print(f"  {tag:<14} {key:<34} {v:>12}", file=out)
+        print(file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        print("synscope snapshot: --interval must be positive", file=sys.stderr)
+        return 2
+    monitor = Monitor(Discovery(default_sources()), background=False)
+    try:
+        first = monitor.tick()
+        time.sleep(args.interval)
+        second: Tick = monitor.tick()
+    finally:
+        monitor.close()
+    if not second.root or os.geteuid() != 0:
+        print(
+            "synscope: not root: only the namespaces this user can reach are shown (run with sudo to see all)",
+            file=sys.stderr,
+        )
+    for note in second.notes + first.sample.notes + second.sample.notes:
+        print(f"synscope: {note}", file=sys.stderr)
+    for st in second.statuses:
+        if not st.available:
+            print(f"synscope: source {st.name} unavailable: {st.reason}", file=sys.stderr)
+    shown = [ns for ns in second.namespaces if not args.ns or ns.matches(args.ns)]
+    records = [ns_record(ns, monitor, args.all) for ns in shown]
+    if args.json:
+        for rec in records:
+            print(json.dumps(rec, sort_keys=True))
+    else:
+        _table(records, sys.stdout)
+        print(f"{len(shown)} of {len(second.namespaces)} namespaces, {args.interval:g} s apart", file=sys.stdout)
+    if args.ns and not shown:
+        print(f"synscope: no namespace matches {args.ns!r}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,271 @@
+"""Per-namespace counter history: deltas in compact ring buffers, rates, resets.
+
+Built for the idle case: most namespaces on a node do nothing most of the time. So
+
+* a tick whose file bytes equal the previous tick's is recorded as one timestamp — nothing
+  is parsed and nothing else is written;
+* a section whose value line did not change is not parsed;
+* a counter gets a ring buffer only the first time it moves (``array('i')``, promoted to
+  64-bit only if a delta does not fit), and an idle series is zero-filled lazily.
+
+Rates: none on the first sample; a counter that goes down is a reset, stored as a gap
+(``None``), never a negative rate. A namespace replaced under the same name has a new inode
+and therefore a new :class:`NsHistory`: the two are never mixed. Gauges (``Tcp.CurrEstab``)
+store values, not deltas, and never have a rate.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from .counters import Layout, is_gauge, layout_for, parse_values, split_sections
+
+__all__ = ["History", "NsHistory", "DEFAULT_CAPACITY", "GAP"]
+
+DEFAULT_CAPACITY = 900  # 15 minutes at 1 s
+GAP = -(2**31)
+_I32_MAX = 2**31 - 1
+
+
+class _Series:
+    """One counter's ring: deltas (or values, for a gauge) per tick; lazily zero-filled."""
+
+    __slots__ = ("data", "upto", "fill")
+
+    def __init__(self, capacity: int, start_tick: int, fill: int = 0) -> None:
+        self.data = array("i", [fill]) * capacity if -_I32_MAX <= fill <= _I32_MAX else array("q", [fill]) * capacity
+        self.upto = start_tick - 1  # last tick index written
+        self.fill = fill  # what unwritten ticks hold: 0 for deltas, the steady value for gauges
+
+    def put(self, tick: int, value: int) -> None:
+        cap = len(self.data)
+        if self.upto < tick - 1:
+            for t in range(max(self.upto + 1, tick - cap), tick):
+                self.data[t % cap] = self.fill
+        if self.data.typecode == "i" and not (-_I32_MAX <= value <= _I32_MAX):
+            self.data = array("q", self.data)
+        self.data[tick % cap] = value
+        self.upto = tick
+
+    def get(self, tick: int) -> int:
+        if tick > self.upto:
+            return self.fill
+        return self.data[tick % len(self.data)]
+
+
+@dataclass(frozen=True, slots=True)
+class _FileState:
+    layout: Layout
+    lines: tuple[bytes, ...]  # value lines as last read
+    values: tuple[list[int], ...]  # parsed values per section
+
+
+class NsHistory:
+    """History of one namespace (one inode)."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.capacity = capacity
+        self.times = array("d", [0.0]) * capacity
+        self.ticks = 0  # ticks recorded (the first sample is not a tick: it has no deltas)
+        self.first_time: float | None = None
+        self.last_time: float | None = None
+        self.series: dict[str, _Series] = {}
+        self.last_deltas: dict[str, int] = {}  # the latest tick's non-zero deltas (counters)
+        self.last_resets: tuple[str, ...] = ()  # counters that went down in the latest tick
+        self.last_moved: dict[str, float] = {}  # key -> time it last had a non-zero delta
+        self._raw: tuple[bytes, ...] = ()
+        self._files: list[_FileState | None] = []
+
+    # -- ingest -------------------------------------------------------------------------
+    def ingest(self, t: float, files: tuple[bytes, ...], source: str = "input") -> None:
+        """Record one sample: the raw bytes of netstat and snmp (any number of files).
+
+        Raises CounterParseError for malformed text; the history is left as it was.
+        """
+        if files == self._raw:
+            if self.last_time is not None:
+                self._tick(t)
+                self.last_deltas = {}
+                self.last_resets = ()
+            return
+        first = self.last_time is None
+        deltas: dict[str, int] = {}
+        resets: list[str] = []
+        gauges_now: dict[str, tuple[int, int]] = {}
+        new_files: list[_FileState] = []
+        for fi, data in enumerate(files):
+            old = self._files[fi] if fi < len(self._files) else None
+            if old is not None and len(self._raw) > fi and data == self._raw[fi]:
+                new_files.append(old)
+                continue
+            headers, lines = split_sections(data, source)
+            layout = layout_for(headers, source)
+            values: list[list[int]] = []
+            for si, (section, keys, line) in enumerate(zip(layout.sections, layout.keys, lines)):
+                if old is not None and old.layout is layout and old.lines[si] == line:
+                    values.append(old.values[si])
+                    continue
+                vals = parse_values(line, section, len(keys), source)
+                values.append(vals)
+                if first or old is None:
+                    continue
+                if old.layout is layout:
+                    before = old.values[si]
+                    pairs = ((keys[i], b, a) for i, (b, a) in enumerate(zip(before, vals)) if b != a)
+                else:  # the header changed (IcmpMsg grows columns): match by key
+                    prev = dict(zip(old.layout.flat, _flat_vals(old.values)))
+                    pairs = ((k, prev[k], a) for k, a in zip(keys, vals) if k in prev and prev[k] != a)
+                for key, b, a in pairs:
+                    if key in layout.gauge_keys:
+                        gauges_now[key] = (b, a)
+                        continue
+                    if a < b:
+                        resets.append(key)
+                    else:
+                        deltas[key] = a - b
+            new_files.append(_FileState(layout, tuple(lines), tuple(values)))
+        self._raw = files
+        self._files = list(new_files)
+        if first:
+            self.first_time = self.last_time = t
+            return
+        tick = self._tick(t)
+        for key, d in deltas.items():
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick)
+            s.put(tick, d)
+            self.last_moved[key] = t
+        for key in resets:
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick)
+            s.put(tick, GAP)
+        for key, (before, now) in gauges_now.items():
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick, fill=before)
+            s.put(tick, now)
+            s.fill = now
+        self.last_deltas = deltas
+        self.last_resets = tuple(resets)
+
+    def _tick(self, t: float) -> int:
+        tick = self.ticks
+        self.times[tick % self.capacity] = t
+        self.ticks += 1
+        self.last_time = t
+        return tick
+
+    # -- queries ------------------------------------------------------------------------
+    def values(self) -> dict[str, int]:
+        """Latest absolute values of every counter and gauge."""
+        out: dict[str, int] = {}
+        for fs in self._files:
+            if fs is None:
+                continue
+            for keys, vals in zip(fs.layout.keys, fs.values):
+                out.update(zip(keys, vals))
+        return out
+
+    def window(self, n: int | None = None) -> range:
+        """Tick indices of the last n ticks that are still in the ring."""
+        n = self.capacity if n is None else min(n, self.capacity)
+        return range(max(0, self.ticks - n), self.ticks)
+
+    def dt(self, tick: int) -> float | None:
+        if tick <= 0 or tick < self.ticks - self.capacity + 1:
+            # the first tick's predecessor is the first sample's time
+            if tick == 0 and self.first_time is not None and self.ticks > 0:
+                return self.times[0] - self.first_time or None
+            return None
+        return self.times[tick % self.capacity] - self.times[(tick - 1) % self.capacity] or None
+
+    def deltas(self, key: str, n: int | None = None) -> list[int | None]:
+        """Deltas of a counter over the last n ticks; None where it was reset."""
+        s = self.series.get(key)
+        w = self.window(n)
+        if s is None:
+            return [0] * len(w)
+        return [None if (v := s.get(i)) == GAP else v for i in w]
+
+    def rates(self, key: str, n: int | None = None) -> list[float | None]:
+        """Per-second rates over the last n ticks; None for gaps (reset, unknown dt)."""
+        if is_gauge(key):
+            return [None] * len(self.window(n))
+        s = self.series.get(key)
+        out: list[float | None] = []
+        for i in self.window(n):
+            dt = self.dt(i)
+            v = s.get(i) if s is not None else 0
+            out.append(None if dt is None or v == GAP else v / dt)
+        return out
+
+    def rate(self, key: str) -> float | None:
+        """The latest tick's rate, or None (first sample, reset, gauge)."""
+        if self.ticks == 0 or is_gauge(key):
+            return None
+        r = self.rates(key, 1)
+        return r[0] if r else None
+
+    def gauge_values(self, key: str, n: int | None = None) -> list[int]:
+        s = self.series.get(key)
+        w = self.window(n)
+        if s is None:
+            v = self.values().get(key, 0)
+            return [v] * len(w)
+        return [s.get(i) for i in w]
+
+    def total_delta(self, key: str, n: int | None = None) -> int:
+        """Sum of a counter's deltas over the last n ticks (gaps count as 0)."""
+        s = self.series.get(key)
+        if s is None or is_gauge(key):
+            return 0
+        return sum(v for i in self.window(n) if (v := s.get(i)) != GAP)
+
+    def moved(self, n: int | None = None) -> list[str]:
+        """Counters (not gauges) with a non-zero delta in the last n ticks, in key order."""
+        lo = self.window(n).start
+        out = []
+        for key, s in self.series.items():
+            if is_gauge(key) or s.upto < lo:
+                continue
+            if any(s.get(i) not in (0, GAP) for i in range(max(lo, s.upto - self.capacity + 1), s.upto + 1)):
+                out.append(key)
+        return sorted(out)
+
+    def memory_series(self) -> int:
+        return len(self.series)
+
+
+def _flat_vals(values: tuple[list[int], ...]) -> list[int]:
+    return [v for vs in values for v in vs]
+
+
+class History:
+    """All namespaces' histories, keyed by inode."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.capacity = capacity
+        self.by_inode: dict[int, NsHistory] = {}
+
+    def ingest(self, inode: int, t: float, files: tuple[bytes, ...], source: str = "input") -> NsHistory:
+        h = self.by_inode.get(inode)
+        if h is None:
+            h = self.by_inode[inode] = NsHistory(self.capacity)
+        h.ingest(t, files, source)
+        return h
+
+    def get(self, inode: int) -> NsHistory | None:
+        return self.by_inode.get(inode)
+
+    def forget(self, inode: int) -> None:
+        self.by_inode.pop(inode, None)
+
+    def retain(self, inodes: set[int]) -> list[int]:
+        """Drop histories of namespaces that are gone; returns the dropped inodes."""
+        gone = [i for i in self.by_inode if i not in inodes]
+        for i in gone:
+            del self.by_inode[i]
+        return gone

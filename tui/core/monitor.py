@@ -1,0 +1,107 @@
+"""Discovery + sampling + history, on two cadences.
+
+Discovery (a /proc scan, Docker, kubelet state) is slower and can block on a remote API, so
+it runs on its own thread every ``discover_every`` seconds; the sampling tick only picks up
+the latest finished result and never waits for it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .history import DEFAULT_CAPACITY, History
+from .namespaces import Discovery, DiscoveryResult, NetNS, SourceStatus
+from .sampler import SampleResult, Sampler
+
+__all__ = ["Monitor", "Tick"]
+
+
+@dataclass
+class Tick:
+    """What one sampling tick produced, for the UI and the CLI."""
+
+    sample: SampleResult
+    namespaces: list[NetNS]
+    statuses: list[SourceStatus] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    root: bool = True
+    discovered_at: float = 0.0
+
+
+class Monitor:
+    def __init__(
+        self,
+        discovery: Discovery | None = None,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        discover_every: float = 5.0,
+        background: bool = True,
+    ) -> None:
+        self.discovery = discovery or Discovery()
+        self.history = History(capacity)
+        self.sampler = Sampler(self.history)
+        self.discover_every = discover_every
+        self._latest: DiscoveryResult | None = None
+        self._latest_at = 0.0
+        self._applied: DiscoveryResult | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._background = background
+        self.discover_now()  # the first picture is taken before the first tick
+
+    # -- discovery ------------------------------------------------------------------------
+    def discover_now(self) -> DiscoveryResult:
+        result = self.discovery.discover()
+        with self._lock:
+            self._latest, self._latest_at = result, time.time()
+        return result
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.discover_every)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.discover_now()
+            except Exception as exc:  # never let discovery kill sampling
+                with self._lock:
+                    if self._latest is not None:
+                        self._latest.notes = [f"discovery failed: {type(exc).__name__}: {exc}"]
+
+    def start(self) -> None:
+        if self._background and self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="synscope-discovery", daemon=True)
+            self._thread.start()
+
+    def rediscover(self) -> None:
+        """Ask the discovery thread for a fresh scan now (or do it inline if none runs)."""
+        if self._thread is not None:
+            self._wake.set()
+        else:
+            self.discover_now()
+
+    # -- sampling -------------------------------------------------------------------------
+    def tick(self, now: float | None = None) -> Tick:
+        with self._lock:
+            latest, at = self._latest, self._latest_at
+        if latest is not None and latest is not self._applied:
+            self.sampler.set_namespaces(latest.namespaces)
+            self._applied = latest
+        sample = self.sampler.sample(now)
+        assert latest is not None
+        live = {ns.inode for ns in self.sampler.namespaces}
+        namespaces = [ns for ns in latest.namespaces if ns.inode in live]
+        return Tick(sample, namespaces, list(latest.statuses), list(latest.notes), latest.root, at)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+            self._thread = None
+        self.sampler.close()

@@ -1,0 +1,299 @@
+"""Find every network namespace on the node and name it.
+
+A namespace's identity is the inode of its nsfs file (``readlink /proc/PID/ns/net`` ->
+``net:[4026531840]``). Discovery merges what several *sources* say about inodes:
+
+* the host namespace (pid 1's, or ours when pid 1 is unreadable — EACCES happens even for
+  root);
+* every process (``/proc/*/ns/net``), deduplicated by inode, with a few live pids and the
+  process names inside;
+* named namespaces in ``/run/netns`` (``ip netns add``), pid-less ones included;
+* pluggable sources (Docker, kubelet/CRI on-disk state) that add names, pods, labels and
+  containers. A source that fails is reported unavailable with its reason; the others go on.
+
+Races are normal: a process that exits mid-scan or a pid we may not read is skipped
+silently.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Protocol
+
+__all__ = [
+    "Annotation",
+    "ContainerRef",
+    "Discovery",
+    "DiscoveryResult",
+    "KIND_RANK",
+    "NetNS",
+    "Source",
+    "SourceStatus",
+    "ns_inode_of_pid",
+    "ns_inode_of_path",
+]
+
+NETNS_DIR = "/run/netns"
+MAX_PIDS = 4  # live pids kept per namespace: the first is read, the rest are fallbacks
+MAX_PROCESS_NAMES = 8
+
+# How specific a kind is: a more specific source wins the row's kind and display name.
+KIND_RANK = {"proc": 0, "netns": 1, "container": 2, "pod": 3, "host": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRef:
+    """One container whose processes live in a namespace."""
+
+    name: str
+    id: str = ""  # short id
+    image: str = ""
+    state: str = ""
+    runtime: str = ""  # "docker", "kubelet", ...
+    k8s_container: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NetNS:
+    """One network namespace as the engineer should see it."""
+
+    inode: int
+    kind: str  # "host" | "pod" | "container" | "netns" | "proc"
+    name: str  # what to call the row
+    pids: tuple[int, ...] = ()  # live pids inside, first one is read; () for pid-less netns
+    path: str | None = None  # a path setns() can open: /run/netns/NAME
+    aliases: tuple[str, ...] = ()  # every other name it goes by (netns names, containers)
+    pod: str = ""
+    k8s_namespace: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    containers: tuple[ContainerRef, ...] = ()
+    processes: tuple[str, ...] = ()  # process names inside (a few)
+
+    @property
+    def pid(self) -> int | None:
+        return self.pids[0] if self.pids else None
+
+    @property
+    def label(self) -> str:
+        return f"net:[{self.inode}]"
+
+    def search_text(self) -> str:
+        """Everything a filter may match: names, pod, k8s namespace, labels, containers."""
+        parts = [self.name, self.kind, self.label, str(self.inode), self.pod, self.k8s_namespace]
+        parts += self.aliases
+        parts += [f"{k}={v}" for k, v in self.labels]
+        parts += [c.name for c in self.containers] + [c.id for c in self.containers]
+        parts += [c.image for c in self.containers]
+        parts += self.processes
+        return "\n".join(p for p in parts if p).lower()
+
+    def matches(self, pattern: str) -> bool:
+        """Case-insensitive substring match on any name; ``key=value`` matches a label."""
+        return pattern.strip().lower() in self.search_text()
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """What a source knows about one namespace. Sources give inode or pid (or both)."""
+
+    inode: int | None = None
+    pid: int | None = None
+    kind: str = "proc"
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+    pod: str = ""
+    k8s_namespace: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    containers: tuple[ContainerRef, ...] = ()
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    name: str
+    available: bool
+    reason: str = ""  # why it is unavailable, or a short note
+
+
+class Source(Protocol):
+    """A discovery source: names what it knows. May raise; Discovery marks it unavailable."""
+
+    name: str
+
+    def annotations(self) -> Iterable[Annotation]: ...
+
+    def status(self) -> SourceStatus: ...
+
+
+@dataclass
+class DiscoveryResult:
+    namespaces: list[NetNS]
+    statuses: list[SourceStatus] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    host_inode: int = 0
+    root: bool = True  # False: not root, only reachable namespaces are shown
+
+
+def ns_inode_of_pid(pid: int | str) -> int | None:
+    """Inode of a process's net namespace, or None if it is gone or unreadable."""
+    try:
+        link = os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+    # "net:[4026531840]"
+    try:
+        return int(link[5:-1])
+    except ValueError:
+        return None
+
+
+def ns_inode_of_path(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().strip().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _list_pids() -> list[int]:
+    try:
+        import psutil
+
+        return psutil.pids()
+    except Exception:  # psutil missing or /proc odd: fall back to listdir
+        return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _named_netns() -> list[str]:
+    try:
+        from pyroute2 import netns
+
+        return sorted(netns.listnetns())
+    except Exception:
+        try:
+            return sorted(os.listdir(NETNS_DIR))
+        except OSError:
+            return []
+
+
+class Discovery:
+    """Scans the node; extra sources (Docker, kubelet) plug in through ``sources``."""
+
+    def __init__(self, sources: Iterable[Source] = (), *, proc_scan: bool = True) -> None:
+        self.sources: list[Source] = list(sources)
+        self.proc_scan = proc_scan
+
+    def discover(self) -> DiscoveryResult:
+        own_pid = os.getpid()
+        own_inode = ns_inode_of_pid(own_pid) or 0
+        init_inode = ns_inode_of_pid(1)
+        host_inode = init_inode or own_inode
+        notes: list[str] = []
+        root = os.geteuid() == 0
+        if init_inode and own_inode and init_inode != own_inode:
+            notes.append(
+                f"synscope runs in net:[{own_inode}], not the node's net:[{init_inode}]: "
+                "run it on the host to see the node"
+            )
+
+        pids_of: dict[int, list[int]] = {}
+        unreadable = 0
+        if self.proc_scan:
+            for pid in _list_pids():
+                inode = ns_inode_of_pid(pid)
+                if inode is None:
+                    unreadable += 1
+                    continue
+                lst = pids_of.setdefault(inode, [])
+                if len(lst) < 64:  # enough to find live fallbacks without hoarding
+                    lst.append(pid)
+        if host_inode == own_inode:
+            # read the host through ourselves: we are certainly alive
+            pids_of.setdefault(host_inode, []).insert(0, own_pid)
+        elif init_inode:
+            pids_of.setdefault(host_inode, []).insert(0, 1)
+        if not root and unreadable:
+            notes.append(
+                f"not root: {unreadable} processes' namespaces could not be read; "
+                "only reachable namespaces are shown (run with sudo to see all)"
+            )
+
+        rows: dict[int, NetNS] = {}
+        for inode, pids in pids_of.items():
+            live = tuple(dict.fromkeys(pids))[:MAX_PIDS]
+            if inode == host_inode:
+                rows[inode] = NetNS(inode, "host", "host", pids=live)
+                continue
+            names = tuple(dict.fromkeys(n for n in (_comm(p) for p in pids[:MAX_PROCESS_NAMES * 2]) if n))
+            names = names[:MAX_PROCESS_NAMES]
+            label = f"{names[0]}" if names else f"net:[{inode}]"
+            rows[inode] = NetNS(inode, "proc", f"{label} (pid {live[0]})", pids=live, processes=names)
+
+        for name in _named_netns():
+            path = os.path.join(NETNS_DIR, name)
+            inode = ns_inode_of_path(path)
+            if inode is None:
+                continue
+            self._apply(rows, inode, Annotation(inode=inode, kind="netns", name=name, path=path), host_inode)
+
+        statuses: list[SourceStatus] = []
+        for source in self.sources:
+            try:
+                anns = list(source.annotations())
+                status = source.status()
+            except Exception as exc:  # a source failing must never take discovery down
+                statuses.append(SourceStatus(getattr(source, "name", type(source).__name__), False, f"{type(exc).__name__}: {exc}"))
+                continue
+            statuses.append(status)
+            for ann in anns:
+                inode = ann.inode
+                if inode is None and ann.pid is not None:
+                    inode = ns_inode_of_pid(ann.pid)
+                if inode is None:
+                    continue
+                self._apply(rows, inode, ann, host_inode)
+
+        ordered = sorted(rows.values(), key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
+        return DiscoveryResult(ordered, statuses, notes, host_inode, root)
+
+    @staticmethod
+    def _apply(rows: dict[int, NetNS], inode: int, ann: Annotation, host_inode: int) -> None:
+        cur = rows.get(inode)
+        if cur is None:
+            pids = (ann.pid,) if ann.pid else ()
+            cur = NetNS(inode, "proc", ann.name or f"net:[{inode}]", pids=pids)
+        aliases = list(cur.aliases)
+        new_kind, new_name = cur.kind, cur.name
+        if KIND_RANK.get(ann.kind, 0) > KIND_RANK.get(cur.kind, 0) and cur.kind != "host":
+            if cur.kind != "proc" and cur.name:
+                aliases.append(cur.name)
+            new_kind, new_name = ann.kind, ann.name or cur.name
+        elif ann.name and ann.name != cur.name:
+            aliases.append(ann.name)
+        aliases += [a for a in ann.aliases if a != new_name]
+        labels = dict(cur.labels)
+        labels.update(ann.labels)
+        containers = cur.containers + tuple(c for c in ann.containers if c not in cur.containers)
+        pids = cur.pids
+        if ann.pid and ann.pid not in pids:
+            pids = (pids + (ann.pid,))[:MAX_PIDS]
+        rows[inode] = replace(
+            cur,
+            kind=new_kind,
+            name=new_name,
+            pids=pids,
+            path=cur.path or ann.path,
+            aliases=tuple(dict.fromkeys(a for a in aliases if a and a != new_name)),
+            pod=cur.pod or ann.pod,
+            k8s_namespace=cur.k8s_namespace or ann.k8s_namespace,
+            labels=tuple(sorted(labels.items())),
+            containers=containers,
+        )
