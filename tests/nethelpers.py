@@ -45,7 +45,7 @@ class NetnsLab:
         self.names: list[str] = []
         self.procs: list[subprocess.Popen] = []
 
-    def __enter__(self) -> "NetnsLab":
+    def __enter__(self) -> NetnsLab:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=float, default=1.0, metavar="S", help="sampling interval in seconds (default 1)")
     parser.add_argument("--ns", default="", metavar="FILTER", help="show only namespaces matching FILTER (name, pod, k8s namespace, label)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -8,12 +8,12 @@ not in the catalog still shows up (group "other") with its nstat name only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["Group", "CounterInfo", "CATALOG", "GROUP_ORDER", "info", "group_of", "keys_in"]
 
 
-class Group(str, Enum):
+class Group(StrEnum):
     SYN = "SYN trouble"
     DELAYED_ACK = "delayed ACKs"
     RETRANS = "retransmits"

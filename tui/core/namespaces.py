@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Protocol
+from typing import Protocol
+from collections.abc import Iterable
 
 __all__ = [
     "Annotation",

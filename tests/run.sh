@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install what the tests need and run the whole suite (root tests included when root).
+#   sudo bash tests/run.sh [pytest args...]
+# System packages come from apt when missing; Python packages go into a fresh venv.
+# The Docker tests start their own dockerd on a private socket (tests/dockerd.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v nstat >/dev/null || need+=(iproute2)
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v dockerd >/dev/null || need+=(docker.io)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v iptables >/dev/null || need+=(iptables)
+command -v nsenter >/dev/null || need+=(util-linux)
+command -v setpriv >/dev/null || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing system packages: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
+  else
+    echo "missing system packages (${need[*]}): root/Docker tests will skip" >&2
+  fi
+fi
+
+venv="${SYNSCOPE_TEST_VENV:-$(mktemp -d /tmp/synscope-test.XXXXXX)/venv}"
+python3 -m venv "$venv"
+"$venv/bin/pip" install -q --upgrade pip >/dev/null
+"$venv/bin/pip" install -q -e '.[test]'
+
+"$venv/bin/ruff" check tui widgets tests bench
+exec "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs "$@"
