@@ -82,9 +82,7 @@ def test_catalog_groups_and_wording():
     assert group_of("Tcp.RetransSegs") is Group.RETRANS
     assert group_of("TcpExt.TCPHPHits") is Group.OTHER  # not in the catalog: other, no wording
     assert info("TcpExt.TCPHPHits").wording == ""
-    for needed in ("ListenDrops ListenOverflows PAWSPassive PAWSActive PAWSTimewait PAWSEstab PAWSOldAck TSEcrRejected "
-                   "TCPReqQFullDrop TCPReqQFullDoCookies SyncookiesSent SyncookiesRecv SyncookiesFailed TCPSYNChallenge "
-                   "TCPSynRetrans").split():
+    for needed in ["ListenDrops", "ListenOverflows", "PAWSPassive", "PAWSActive", "PAWSTimewait", "PAWSEstab", "PAWSOldAck", "TSEcrRejected", "TCPReqQFullDrop", "TCPReqQFullDoCookies", "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "TCPSYNChallenge", "TCPSynRetrans"]:
         assert group_of(f"TcpExt.{needed}") is Group.SYN, needed
     assert set(keys_in(Group.DELAYED_ACK)) == {"TcpExt.DelayedACKs", "TcpExt.DelayedACKLocked", "TcpExt.DelayedACKLost"}
     assert {"Tcp.AttemptFails", "Tcp.EstabResets", "Tcp.OutRsts", "TcpExt.TCPAbortOnTimeout", "TcpExt.TCPAbortOnData",
