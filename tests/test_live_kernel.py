@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from nethelpers import ip, listen_overflow, wait_for
+from nethelpers import ip, listen_overflow, require, wait_for
 
 from tui.core.counters import parse_proc_net
 from tui.core.monitor import Monitor
@@ -133,3 +135,37 @@ def test_snapshot_json_shows_listen_overflow(lab):
     assert recs[cli]["deltas"].get("TcpExt.TCPSynRetrans", 0) > 0
     assert recs[srv]["kind"] == "netns" and recs[srv]["pid"]
     client.wait(timeout=10)
+
+
+def test_named_namespace_keeps_being_read_after_its_last_process_exits(lab):
+    ns = lab.add("leaves")
+    inode = ns_inode_of_path(f"/run/netns/{ns}")
+    p = lab.python(ns, "import time; time.sleep(30)")
+    assert wait_for(lambda: any(n.inode == inode and n.pids for n in Discovery().discover().namespaces), 5)
+    target = next(n for n in Discovery().discover().namespaces if n.inode == inode)
+    sampler = Sampler()
+    try:
+        sampler.set_namespaces([target])
+        assert sampler.sample().read == 1
+        p.kill()
+        p.wait(timeout=5)
+        res = sampler.sample()  # the pid is gone: read through /run/netns by setns instead
+        assert res.read == 1 and res.dropped == []
+        assert sampler.history.get(inode).ticks == 1
+    finally:
+        sampler.close()
+
+
+def test_snapshot_as_non_root_says_so_and_shows_what_it_can(lab):
+    require("setpriv (util-linux)", bool(shutil.which("setpriv")))
+    out = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         sys.executable, "-m", "tui", "snapshot", "--interval", "0.2", "--json"],
+        capture_output=True, text=True, timeout=60, cwd="/",
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "not root" in out.stderr and "only" in out.stderr
+    recs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert any(r["kind"] == "host" for r in recs)
+    assert "Traceback" not in out.stderr
