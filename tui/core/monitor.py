@@ -46,6 +46,7 @@ class Monitor:
         self._latest: DiscoveryResult | None = None
         self._latest_at = 0.0
         self._applied: DiscoveryResult | None = None
+        self._ns_ids: dict[int, int] = {}  # inode -> netns id of the namespaces being sampled
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -90,6 +91,12 @@ class Monitor:
         with self._lock:
             latest, at = self._latest, self._latest_at
         if latest is not None and latest is not self._applied:
+            replaced = self._replaced(latest.namespaces)
+            if replaced:
+                # Same inode, new namespace (the kernel recycles nsfs inode numbers, e.g. a
+                # restarted container): drop the old reader and its history first, so the
+                # new namespace starts a history of its own instead of continuing the old.
+                self.sampler.set_namespaces([ns for ns in latest.namespaces if ns.inode not in replaced])
             self.sampler.set_namespaces(latest.namespaces)
             self._applied = latest
         sample = self.sampler.sample(now)
@@ -97,6 +104,12 @@ class Monitor:
         live = {ns.inode for ns in self.sampler.namespaces}
         namespaces = [ns for ns in latest.namespaces if ns.inode in live]
         return Tick(sample, namespaces, list(latest.statuses), list(latest.notes), latest.root, at)
+
+    def _replaced(self, namespaces: list[NetNS]) -> set[int]:
+        """Inodes whose namespace id changed since the last applied discovery."""
+        old, new = self._ns_ids, {ns.inode: ns.ns_id for ns in namespaces if ns.ns_id}
+        self._ns_ids = new
+        return {inode for inode, ns_id in new.items() if old.get(inode, ns_id) != ns_id}
 
     def close(self) -> None:
         self._stop.set()

@@ -17,7 +17,12 @@ silently.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import socket
+import struct
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 from collections.abc import Iterable
@@ -31,6 +36,7 @@ __all__ = [
     "NetNS",
     "Source",
     "SourceStatus",
+    "netns_ids",
     "ns_inode_of_pid",
     "ns_inode_of_path",
 ]
@@ -70,6 +76,10 @@ class NetNS:
     labels: tuple[tuple[str, str], ...] = ()
     containers: tuple[ContainerRef, ...] = ()
     processes: tuple[str, ...] = ()  # process names inside (a few)
+    # The namespace's never-reused id (netns cookie), 0 if the kernel cannot tell. The inode
+    # is NOT enough across time: the kernel recycles nsfs inode numbers, so a restarted
+    # container can come back in a new namespace with its old inode.
+    ns_id: int = 0
 
     @property
     def pid(self) -> int | None:
@@ -154,6 +164,69 @@ def ns_inode_of_path(path: str) -> int | None:
         return os.stat(path).st_ino
     except OSError:
         return None
+
+
+# _IOR(NSIO=0xb7, 13, __u64): NS_GET_ID on recent kernels; the value is the netns cookie.
+NS_GET_ID = (2 << 30) | (8 << 16) | (0xB7 << 8) | 13
+SO_NETNS_COOKIE = 71  # Linux >= 5.14
+_ns_get_id_works: bool | None = None
+
+
+def netns_ids(items: list[tuple[int, str]]) -> dict[int, int]:
+    """``[(inode, path)]`` -> ``{inode: netns id}`` for the paths still naming that inode.
+
+    ``path`` is ``/proc/PID/ns/net`` or ``/run/netns/NAME``. Uses the NS_GET_ID ioctl (no
+    setns); on kernels without it, one short-lived thread setns()-es into each namespace and
+    asks a socket for its SO_NETNS_COOKIE. Namespaces that vanish or cannot be asked are
+    left out (the caller treats them as "unknown", never as "replaced").
+    """
+    global _ns_get_id_works
+    out: dict[int, int] = {}
+    if _ns_get_id_works is not False:
+        buf = bytes(8)
+        for inode, path in items:
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                if os.fstat(fd).st_ino != inode:  # the pid was recycled since the scan
+                    continue
+                out[inode] = struct.unpack("Q", fcntl.ioctl(fd, NS_GET_ID, buf))[0]
+                _ns_get_id_works = True
+            except OSError as exc:
+                if exc.errno in (errno.ENOTTY, errno.EINVAL) and not _ns_get_id_works:
+                    _ns_get_id_works = False
+                    break
+            finally:
+                os.close(fd)
+        if _ns_get_id_works is not False:
+            return out
+    # old kernel: setns in a throwaway thread (its namespace change dies with it)
+    worker = threading.Thread(target=_cookies_by_setns, args=(items, out), name="synscope-nsid", daemon=True)
+    worker.start()
+    worker.join(timeout=5)
+    return dict(out)
+
+
+def _cookies_by_setns(items: list[tuple[int, str]], out: dict[int, int]) -> None:
+    from .sampler import setns_net  # late: sampler imports this module
+
+    for inode, path in items:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if os.fstat(fd).st_ino != inode:
+                continue
+            setns_net(fd)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                out[inode] = struct.unpack("Q", s.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
+        except OSError:  # no SO_NETNS_COOKIE (< 5.14) or setns refused: unknown
+            return
+        finally:
+            os.close(fd)
 
 
 def _comm(pid: int) -> str:
@@ -261,6 +334,10 @@ class Discovery:
                 if inode is None:
                     continue
                 self._apply(rows, inode, ann, host_inode)
+
+        ids = netns_ids([(i, f"/proc/{ns.pids[0]}/ns/net" if ns.pids else ns.path or "") for i, ns in rows.items()])
+        for inode, ns_id in ids.items():
+            rows[inode] = replace(rows[inode], ns_id=ns_id)
 
         ordered = sorted(rows.values(), key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
         return DiscoveryResult(ordered, statuses, notes, host_inode, root)

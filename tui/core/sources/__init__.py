@@ -13,4 +13,12 @@ __all__ = ["default_sources"]
 
 
 def default_sources() -> list[Source]:
-    return []
+    """Docker (``DOCKER_HOST`` or the default socket) and the kubelet's on-disk state.
+
+    Both are always listed: on a node without one of them it shows as unavailable, with the
+    reason, which is itself useful to the engineer ("no Docker socket at ...").
+    """
+    from .docker import DockerSource
+    from .kubelet import KubeletSource
+
+    return [DockerSource(), KubeletSource()]

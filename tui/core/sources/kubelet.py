@@ -1,0 +1,208 @@
+"""Name pod namespaces on nodes without Docker (containerd, CRI-O), from the node alone.
+
+No cluster API, no CRI socket: only what the kubelet and the runtime leave on the node.
+
+* ``/proc/<pid>/cgroup``: every container process of a pod sits in the pod's cgroup, whose
+  path carries the pod UID — ``/kubepods/burstable/pod<uid>/<ctr>`` (cgroupfs driver) or
+  ``/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid_with_underscores>.slice/
+  cri-containerd-<ctr>.scope`` (systemd driver). With ``/proc/<pid>/ns/net`` that ties a UID
+  to a network namespace.
+* ``/var/log/pods/<namespace>_<pod>_<uid>/<container>/``: the kubelet's log directories turn
+  the UID into a namespace and pod name (neither may contain ``_``), and list the containers.
+* ``/run/netns/cni-<uuid>`` (containerd; CRI-O pins ``/run/netns/<uuid>``): the sandbox's
+  namespace, matched to a pod by inode. That gives the row a path, so it stays readable even
+  between its processes.
+
+What it cannot tell: labels and annotations (they live in the API server), which container a
+process belongs to (only the pod), images, and the pod of a namespace none of whose
+processes we can see (a CNI namespace left without a process is shown under its netns name).
+The roots are parameters so tests can point them at a tree laid out as the kubelet lays it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from ..namespaces import Annotation, ContainerRef, SourceStatus
+
+__all__ = ["KubeletSource", "PodDir", "pod_uid_from_cgroup", "parse_pod_dir"]
+
+POD_UID_LABEL = "io.kubernetes.pod.uid"
+
+# A pod UID is a UUID; a static (mirror) pod's is 32 hex digits. The systemd driver writes
+# the dashes as underscores. Anchored on "kubepods" so an unrelated "pod..." never matches.
+_UID = r"[0-9a-f]{8}[-_]?[0-9a-f]{4}[-_]?[0-9a-f]{4}[-_]?[0-9a-f]{4}[-_]?[0-9a-f]{12}"
+_CGROUP_POD = re.compile(rf"kubepods\S*?[/-]pod({_UID})(?:\.slice)?(?:/|$)", re.MULTILINE)
+
+
+def _uid_key(uid: str) -> str:
+    """One spelling for both drivers and for /var/log/pods: lowercase hex, no separators."""
+    return uid.lower().replace("-", "").replace("_", "")
+
+
+def pod_uid_from_cgroup(text: str) -> str | None:
+    """The pod UID in a /proc/PID/cgroup text (dashed form), or None if not a pod process."""
+    m = _CGROUP_POD.search(text)
+    return m.group(1).replace("_", "-") if m else None
+
+
+@dataclass(frozen=True, slots=True)
+class PodDir:
+    namespace: str
+    name: str
+    uid: str
+    containers: tuple[str, ...]
+
+
+def parse_pod_dir(dirname: str) -> tuple[str, str, str] | None:
+    """``<namespace>_<pod>_<uid>`` -> (namespace, pod, uid); None for anything else."""
+    parts = dirname.split("_")
+    if len(parts) != 3 or not all(parts):
+        return None
+    if not re.fullmatch(_UID, parts[2].lower()):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
+class KubeletSource:
+    """Discovery source for Kubernetes nodes, from cgroups, pod log dirs and CNI netns."""
+
+    name = "kubelet"
+
+    def __init__(self, proc_root: str = "/proc", pod_log_root: str = "/var/log/pods",
+                 netns_root: str = "/run/netns") -> None:
+        self.proc_root = proc_root
+        self.pod_log_root = pod_log_root
+        self.netns_root = netns_root
+        self._status = SourceStatus(self.name, False, "not asked yet")
+
+    def status(self) -> SourceStatus:
+        return self._status
+
+    # -- what the node has ------------------------------------------------------------------
+    def pod_dirs(self) -> tuple[dict[str, PodDir], str]:
+        """{uid key: PodDir} from the log directories, and a problem ("" if none)."""
+        try:
+            entries = os.listdir(self.pod_log_root)
+        except FileNotFoundError:
+            return {}, f"{self.pod_log_root} missing"
+        except OSError as exc:
+            return {}, f"cannot read {self.pod_log_root}: {exc.strerror}"
+        pods: dict[str, PodDir] = {}
+        for entry in entries:
+            parsed = parse_pod_dir(entry)
+            if parsed is None:
+                continue
+            try:
+                containers = tuple(sorted(c for c in os.listdir(os.path.join(self.pod_log_root, entry))
+                                          if os.path.isdir(os.path.join(self.pod_log_root, entry, c))))
+            except OSError:
+                containers = ()
+            pods[_uid_key(parsed[2])] = PodDir(*parsed, containers)
+        return pods, ""
+
+    def _inode(self, pid: str) -> int | None:
+        try:
+            link = os.readlink(os.path.join(self.proc_root, pid, "ns", "net"))
+        except OSError:
+            return None
+        if not (link.startswith("net:[") and link.endswith("]")):
+            return None
+        try:
+            return int(link[5:-1])
+        except ValueError:
+            return None
+
+    def _cgroup(self, pid: str) -> str:
+        try:
+            with open(os.path.join(self.proc_root, pid, "cgroup"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def pod_processes(self, host_inode: int | None) -> dict[int, tuple[Counter[str], int]]:
+        """{netns inode: (pod uid -> processes seen, first pid)} for processes in pod cgroups."""
+        try:
+            pids = sorted((p for p in os.listdir(self.proc_root) if p.isdigit()), key=int)
+        except OSError:
+            return {}
+        found: dict[int, tuple[Counter[str], int]] = {}
+        for pid in pids:
+            inode = self._inode(pid)
+            if inode is None:
+                continue
+            # one pod process names a pod's namespace; only the host's is shared by many pods
+            if inode != host_inode and inode in found:
+                continue
+            uid = pod_uid_from_cgroup(self._cgroup(pid))
+            if uid is None:
+                continue
+            counts, first = found.setdefault(inode, (Counter(), int(pid)))
+            counts[uid] += 1
+        return found
+
+    def netns_by_inode(self) -> dict[int, str]:
+        try:
+            names = sorted(os.listdir(self.netns_root))
+        except OSError:
+            return {}
+        out: dict[int, str] = {}
+        for name in names:
+            try:
+                out.setdefault(os.stat(os.path.join(self.netns_root, name)).st_ino, name)
+            except OSError:
+                continue
+        return out
+
+    # -- the Source protocol ----------------------------------------------------------------
+    def annotations(self) -> list[Annotation]:
+        pods, problem = self.pod_dirs()
+        host_inode = self._inode("1") or (self._inode("self") if self.proc_root == "/proc" else None)
+        found = self.pod_processes(host_inode)
+        if not pods and not found:
+            reason = problem or f"no pods in {self.pod_log_root}"
+            self._status = SourceStatus(self.name, False, f"no kubelet pods on this node ({reason}, no kubepods cgroups)")
+            return []
+        netns = self.netns_by_inode()
+        anns: list[Annotation] = []
+        named = unnamed = 0
+        for inode, (counts, pid) in found.items():
+            uids = [uid for uid, _ in counts.most_common()]
+            if inode == host_inode:
+                # host-network pods: names on the host row, which stays "host"
+                aliases = tuple(self._pod_name(pods, uid) for uid in uids)
+                anns.append(Annotation(inode=inode, kind="container", aliases=aliases))
+                continue
+            uid = uids[0]
+            pod = pods.get(_uid_key(uid))
+            named += pod is not None
+            unnamed += pod is None
+            containers = tuple(ContainerRef(c, runtime="kubelet", k8s_container=c) for c in pod.containers) if pod else ()
+            path = os.path.join(self.netns_root, netns[inode]) if inode in netns else None
+            anns.append(Annotation(
+                inode=inode,
+                pid=pid,
+                kind="pod",
+                name=self._pod_name(pods, uid),
+                aliases=tuple(self._pod_name(pods, u) for u in uids[1:]),
+                pod=pod.name if pod else "",
+                k8s_namespace=pod.namespace if pod else "",
+                labels=((POD_UID_LABEL, uid),),
+                containers=containers,
+                path=path,
+            ))
+        note = f"{named} pod namespace{'s' if named != 1 else ''} named from cgroups and {self.pod_log_root}"
+        if unnamed:
+            note += f"; {unnamed} known only by pod UID (no log directory)"
+        if problem:
+            note += f"; {problem}"
+        self._status = SourceStatus(self.name, True, note)
+        return anns
+
+    @staticmethod
+    def _pod_name(pods: dict[str, PodDir], uid: str) -> str:
+        pod = pods.get(_uid_key(uid))
+        return f"{pod.namespace}/{pod.name}" if pod else f"pod {uid}"
