@@ -22,6 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--interval", type=float, default=1.0, metavar="S", help="sampling interval in seconds (default 1)")
     parser.add_argument("--ns", default="", metavar="FILTER", help="show only namespaces matching FILTER (name, pod, k8s namespace, label)")
+    parser.add_argument(
+        "--allow-apply",
+        action="store_true",
+        help="let the sysctl preview (key s) write a proposed value into the selected namespace, after confirmation; "
+        "off by default: without it synscope never writes a sysctl",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         try:
