@@ -1,0 +1,96 @@
+"""The main screen: namespace table, detail panel, chart, status line.
+
+A view: it lays the widgets out for the terminal size and renders what the App hands it.
+State (filter, sort, freeze, baselines) lives in the App, which owns the data source.
+
+Layout by size (CSS classes on the screen):
+
+* ``-narrow`` (< 120 columns): fewer table columns (k8s namespace folded into the name),
+  the chart is hidden until ``c`` shows it *instead of* the detail panel.
+* ``-short`` (< 34 rows): the table gets fewer rows, and while the detail panel has focus
+  the table shrinks further so the counters get the room.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from widgets.counter_chart import CounterChart
+from widgets.counter_panel import CounterPanel
+from widgets.namespace_table import NamespaceTable
+from widgets.status_line import StatusLine
+
+__all__ = ["MainScreen"]
+
+NARROW_BELOW = 120
+SHORT_BELOW = 34
+
+
+class MainScreen(Screen):
+    AUTO_FOCUS = "#table"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="top"):
+            yield Static(id="titlebar")
+            yield Input(placeholder="filter: name, pod, k8s namespace, label (key=value) · enter keeps · esc clears",
+                        id="filter", select_on_focus=False)
+            yield NamespaceTable(id="table")
+        with Horizontal(id="lower"):
+            yield CounterPanel(id="detail")
+            yield CounterChart(id="chart")
+        yield StatusLine(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> NamespaceTable:
+        return self.query_one(NamespaceTable)
+
+    @property
+    def panel(self) -> CounterPanel:
+        return self.query_one(CounterPanel)
+
+    @property
+    def chart(self) -> CounterChart:
+        return self.query_one(CounterChart)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def on_mount(self) -> None:
+        self._apply_size()
+        ready = getattr(self.app, "main_mounted", None)
+        if ready is not None:
+            ready()
+
+    def on_resize(self) -> None:
+        self._apply_size()
+
+    def _apply_size(self) -> None:
+        w, h = self.size.width or self.app.size.width, self.size.height or self.app.size.height
+        narrow, short = w < NARROW_BELOW, h < SHORT_BELOW
+        self.set_class(narrow, "-narrow")
+        self.set_class(short, "-short")
+        self.panel.set_narrow(narrow)
+
+    @property
+    def narrow(self) -> bool:
+        return self.has_class("-narrow")
+
+    def set_title(self, text: Text) -> None:
+        self.query_one("#titlebar", Static).update(text)
+
+    def set_detail_title(self, title: str, subtitle: str = "") -> None:
+        # border titles are markup: escape names ("[bold]x[/]" must show literally)
+        from rich.markup import escape
+
+        self.panel.border_title = escape(title)
+        self.panel.border_subtitle = escape(subtitle)

@@ -1,0 +1,590 @@
+"""Where the App's data comes from: the live node, or a deterministic script.
+
+No textual import here: a source runs in the App's sampling thread worker, so everything it
+hands over (``Frame``, ``NsDetail``) is a frozen record computed in that thread. The UI
+only renders it.
+
+* :class:`LiveSource` wraps :class:`tui.core.monitor.Monitor` (discovery + sampler +
+  history) with the default discovery sources (Docker, kubelet when they land).
+* :class:`ScriptedSource` tells the seed's incident deterministically, for tests, snapshots,
+  screenshots and the UI benchmark: it *generates real netstat/snmp text* (from the 6.18
+  fixture's headers) and feeds it through the real :meth:`History.ingest` with a fixed clock,
+  so the whole pipeline from bytes to rates is exercised.
+
+Both share :func:`summarize` (the table's per-namespace numbers) and :func:`build_detail`
+(the detail panel of one namespace), which read a :class:`NsHistory` under the source's
+lock so a UI-thread request never sees half an ingest.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
+from tui.core.counters import is_gauge, parse_proc_net
+from tui.core.history import History, NsHistory
+from tui.core.namespaces import KIND_RANK, ContainerRef, NetNS, SourceStatus
+
+__all__ = [
+    "CounterLine",
+    "DataSource",
+    "Frame",
+    "LiveSource",
+    "NsDetail",
+    "NsSummary",
+    "ScriptedSource",
+    "SYN_KEYS",
+    "DACK_KEYS",
+    "build_detail",
+    "nstat_name",
+    "summarize",
+]
+
+# The "SYN trouble" column sums the SYN group's deltas, except counters that are subsets of
+# ListenDrops (every overflow and every SYN-queue-full drop is also a ListenDrop): counting
+# them too would double the number an engineer reads as "SYNs lost".
+_SUBSETS_OF_LISTENDROPS = frozenset({"TcpExt.ListenOverflows", "TcpExt.TCPReqQFullDrop"})
+SYN_KEYS: tuple[str, ...] = tuple(k for k in keys_in(Group.SYN) if k not in _SUBSETS_OF_LISTENDROPS)
+SYN_ALL_KEYS: frozenset[str] = frozenset(keys_in(Group.SYN))
+DACK_KEYS: tuple[str, ...] = keys_in(Group.DELAYED_ACK)
+RETRANS_KEY = "Tcp.RetransSegs"
+TREND_TICKS = 12  # the table's small trend: this many ticks
+SPARK_TICKS = 60  # a counter's sparkline in the detail panel
+DETAIL_WINDOW_S = 300.0  # "moved in the window": the last 5 minutes
+RECENT_S = 60.0  # a row whose trouble moved this recently keeps a dim marker
+
+
+def nstat_name(key: str) -> str:
+    """``TcpExt.ListenDrops`` -> ``TcpExtListenDrops``: what ``nstat`` prints and people grep."""
+    return key.replace(".", "", 1)
+
+
+# -- records crossing from the worker thread to the UI ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NsSummary:
+    """The table's numbers for one namespace, from its latest tick."""
+
+    inode: int
+    syn_delta: int = 0
+    dack_delta: int = 0
+    retrans_delta: int = 0
+    syn_rate: float = 0.0
+    dack_rate: float = 0.0
+    retrans_rate: float = 0.0
+    trend: tuple[int, ...] = ()  # SYN-trouble + delayed-ACK events per tick, oldest first
+    last_moved: float | None = None  # when a SYN-trouble or delayed-ACK counter last moved
+    ticks: int = 0
+
+    @property
+    def syn_lit(self) -> bool:
+        return self.syn_delta > 0
+
+    @property
+    def dack_lit(self) -> bool:
+        return self.dack_delta > 0
+
+    @property
+    def lit(self) -> bool:
+        return self.syn_delta > 0 or self.dack_delta > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Everything one sampling tick gives the UI."""
+
+    time: float  # when the sample was taken (source clock)
+    namespaces: list[NetNS]
+    summaries: dict[int, NsSummary]
+    statuses: tuple[SourceStatus, ...] = ()
+    notes: tuple[str, ...] = ()
+    root: bool = True
+    sample_age: float = 0.0  # seconds between taking the sample and handing the frame over
+    duration: float = 0.0  # seconds the read took
+    seq: int = 0  # frames produced so far by this source
+
+    def summary(self, inode: int) -> NsSummary:
+        return self.summaries.get(inode) or NsSummary(inode)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterLine:
+    """One counter in the detail panel."""
+
+    key: str
+    group: Group
+    wording: str
+    value: int  # absolute, or since the baseline when one is set
+    delta: int | None  # since the last tick; None: it went down (reset)
+    rate: float | None  # per second over the last tick; None for gauges / first sample
+    spark: tuple[float, ...]  # recent per-tick rates (gaps as 0), oldest first
+    last_moved_ago: float | None  # seconds since its last non-zero delta
+    gauge: bool = False
+
+    @property
+    def hot(self) -> bool:
+        """Highlighted: a SYN-trouble or delayed-ACK counter whose delta is non-zero now."""
+        return bool(self.delta) and self.group in (Group.SYN, Group.DELAYED_ACK)
+
+    @property
+    def watched(self) -> bool:
+        return self.group in (Group.SYN, Group.DELAYED_ACK)
+
+
+@dataclass(frozen=True, slots=True)
+class NsDetail:
+    """The detail panel and the chart of one namespace."""
+
+    inode: int
+    time: float
+    lines: tuple[CounterLine, ...]
+    all_counters: bool
+    window_s: float
+    baseline_time: float | None = None
+    chart_key: str | None = None
+    chart_x: tuple[float, ...] = ()  # seconds relative to the latest sample (<= 0)
+    chart_y: tuple[float, ...] = ()
+    ticks: int = 0
+
+
+class DataSource(Protocol):
+    """What the App needs from a source. ``tick`` blocks; it runs in a thread worker."""
+
+    interval: float
+    scripted: bool  # True: deterministic (no clock or hostname may be shown)
+
+    def tick(self) -> Frame: ...
+
+    def history(self, inode: int) -> NsHistory | None: ...
+
+    def detail(
+        self,
+        inode: int,
+        *,
+        all_counters: bool = False,
+        baseline: tuple[float, dict[str, int]] | None = None,
+        chart_key: str | None = None,
+    ) -> NsDetail | None: ...
+
+    def values(self, inode: int) -> dict[str, int]: ...
+
+    def now(self) -> float: ...
+
+    def close(self) -> None: ...
+
+
+# -- computations shared by both sources (called with the source's lock held) -------------------
+
+
+def _rate(delta: int, dt: float | None) -> float:
+    return delta / dt if dt else 0.0
+
+
+def summarize(inode: int, h: NsHistory | None) -> NsSummary:
+    """The table's numbers for one namespace. Cheap for idle namespaces (most of them)."""
+    if h is None or h.ticks == 0:
+        return NsSummary(inode)
+    last = h.last_deltas
+    dt = h.dt(h.ticks - 1)
+    syn = sum(last.get(k, 0) for k in SYN_KEYS) if last else 0
+    dack = sum(last.get(k, 0) for k in DACK_KEYS) if last else 0
+    retrans = last.get(RETRANS_KEY, 0) if last else 0
+    series = h.series
+    trend = [0] * min(TREND_TICKS, h.ticks)
+    last_moved: float | None = None
+    for key in (*SYN_KEYS, *DACK_KEYS):
+        if key not in series:
+            continue
+        for i, d in enumerate(h.deltas(key, TREND_TICKS)):
+            if d:
+                trend[i] += d
+        t = h.last_moved.get(key)
+        if t is not None and (last_moved is None or t > last_moved):
+            last_moved = t
+    return NsSummary(
+        inode,
+        syn_delta=syn,
+        dack_delta=dack,
+        retrans_delta=retrans,
+        syn_rate=_rate(syn, dt),
+        dack_rate=_rate(dack, dt),
+        retrans_rate=_rate(retrans, dt),
+        trend=tuple(trend),
+        last_moved=last_moved,
+        ticks=h.ticks,
+    )
+
+
+def _group_rank(key: str) -> int:
+    return GROUP_ORDER.index(group_of(key))
+
+
+def build_detail(
+    inode: int,
+    h: NsHistory,
+    *,
+    interval: float,
+    all_counters: bool = False,
+    baseline: tuple[float, dict[str, int]] | None = None,
+    chart_key: str | None = None,
+) -> NsDetail:
+    """The detail of one namespace: counters that moved in the window (or all), grouped."""
+    now = h.last_time or 0.0
+    values = h.values()
+    window_ticks = max(1, math.ceil(DETAIL_WINDOW_S / max(interval, 1e-3)))
+    base_vals = baseline[1] if baseline else None
+    if all_counters:
+        keys = list(values)
+    else:
+        keys = set(h.moved(window_ticks))
+        keys.update(h.last_resets)
+        if base_vals is not None:  # what nstat does: everything that changed since the baseline
+            keys.update(k for k, v in values.items() if not is_gauge(k) and base_vals.get(k, v) != v)
+        keys = list(keys)
+    keys.sort(key=lambda k: (_group_rank(k), k))
+    lines = []
+    last = h.last_deltas
+    resets = set(h.last_resets)
+    for key in keys:
+        gauge = is_gauge(key)
+        value = values.get(key, 0)
+        if base_vals is not None and not gauge:
+            value -= base_vals.get(key, 0)
+        if gauge:
+            delta: int | None = 0
+            rate = None
+            spark = tuple(float(v) for v in h.gauge_values(key, SPARK_TICKS)) if key in h.series else ()
+        else:
+            delta = None if key in resets else last.get(key, 0)
+            rate = h.rate(key) if key in h.series else (0.0 if h.ticks else None)
+            spark = tuple(r or 0.0 for r in h.rates(key, SPARK_TICKS)) if key in h.series else ()
+        moved = h.last_moved.get(key)
+        ci = info(key)
+        lines.append(
+            CounterLine(
+                key, ci.group, ci.wording or ci.note, value, delta, rate, spark,
+                None if moved is None else max(0.0, now - moved), gauge,
+            )
+        )
+    if chart_key is None or chart_key not in values:
+        chart_key = next((ln.key for ln in lines if ln.hot), None) or (lines[0].key if lines else None)
+    xs: tuple[float, ...] = ()
+    ys: tuple[float, ...] = ()
+    if chart_key is not None:
+        w = h.window()
+        times = [h.times[i % h.capacity] - now for i in w]
+        if is_gauge(chart_key):
+            ys_l: list[float | None] = [float(v) for v in h.gauge_values(chart_key)]
+        else:
+            ys_l = list(h.rates(chart_key))
+        pts = [(x, y) for x, y in zip(times, ys_l) if y is not None]
+        xs = tuple(p[0] for p in pts)
+        ys = tuple(p[1] for p in pts)
+    return NsDetail(
+        inode, now, tuple(lines), all_counters, window_ticks * interval,
+        baseline[0] if baseline else None, chart_key, xs, ys, h.ticks,
+    )
+
+
+# -- the live node ---------------------------------------------------------------------------------
+
+
+class LiveSource:
+    """The node itself: discovery + sampler + history (tui.core.monitor.Monitor)."""
+
+    scripted = False
+
+    def __init__(self, interval: float = 1.0, monitor=None) -> None:  # type: ignore[no-untyped-def]
+        from tui.core.monitor import Monitor
+        from tui.core.namespaces import Discovery
+        from tui.core.sources import default_sources
+
+        self.interval = interval
+        self.monitor = monitor or Monitor(Discovery(default_sources()), discover_every=max(2.0, 5 * interval))
+        self.monitor.start()
+        self._lock = threading.Lock()
+        self._seq = 0
+
+    def now(self) -> float:
+        return time.time()
+
+    def tick(self) -> Frame:
+        with self._lock:
+            tick = self.monitor.tick()
+            hist = self.monitor.history
+            summaries = {ns.inode: summarize(ns.inode, hist.get(ns.inode)) for ns in tick.namespaces}
+            self._seq += 1
+            seq = self._seq
+        sample = tick.sample
+        notes = tuple(tick.notes) + tuple(sample.notes)
+        return Frame(
+            sample.time, list(tick.namespaces), summaries, tuple(tick.statuses), notes, tick.root,
+            max(0.0, time.time() - sample.time), sample.duration, seq,
+        )
+
+    def history(self, inode: int) -> NsHistory | None:
+        return self.monitor.history.get(inode)
+
+    def values(self, inode: int) -> dict[str, int]:
+        with self._lock:
+            h = self.monitor.history.get(inode)
+            return h.values() if h else {}
+
+    def detail(self, inode: int, *, all_counters: bool = False, baseline=None, chart_key: str | None = None) -> NsDetail | None:  # type: ignore[no-untyped-def]
+        with self._lock:
+            h = self.monitor.history.get(inode)
+            if h is None:
+                return None
+            return build_detail(inode, h, interval=self.interval, all_counters=all_counters, baseline=baseline, chart_key=chart_key)
+
+    def close(self) -> None:
+        self.monitor.close()
+
+
+# -- the scripted incident -----------------------------------------------------------------------
+
+_FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "proc" / "linux-6.18-listen-overflow"
+T0 = 1_700_000_000.0  # the script's fixed clock (never shown: snapshots must not carry a date)
+
+
+def _template_headers() -> tuple[list[str], list[str]]:
+    """Header lines of netstat and snmp. From the 6.18 fixture when present, else a built-in."""
+    out = []
+    for name in ("netstat.before", "snmp.before"):
+        p = _FIXTURE / name
+        lines = p.read_text().splitlines() if p.exists() else []
+        out.append(lines[0::2])
+    if not out[0] or not out[1]:
+        out = [list(_FALLBACK_NETSTAT), list(_FALLBACK_SNMP)]
+    return out[0], out[1]
+
+
+_FALLBACK_NETSTAT = (
+    "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed TW PAWSActive PAWSEstab TSEcrRejected PAWSOldAck "
+    "PAWSTimewait DelayedACKs DelayedACKLocked DelayedACKLost ListenOverflows ListenDrops TCPFastRetrans "
+    "TCPTimeouts TCPAbortOnData TCPAbortOnClose TCPReqQFullDrop TCPChallengeACK TCPSYNChallenge TCPSynRetrans",
+)
+_FALLBACK_SNMP = (
+    "Ip: Forwarding DefaultTTL InReceives",
+    "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs "
+    "OutSegs RetransSegs InErrs OutRsts InCsumErrors",
+)
+
+
+class _Writer:
+    """Renders absolute counter values as netstat/snmp text with the template's columns."""
+
+    def __init__(self) -> None:
+        netstat, snmp = _template_headers()
+        self.files = []
+        for headers in (netstat, snmp):
+            sections = []
+            for line in headers:
+                prefix, _, rest = line.partition(":")
+                sections.append((line, prefix, [f"{prefix}.{n}" for n in rest.split()]))
+            self.files.append(sections)
+        self.keys = frozenset(k for f in self.files for _, _, ks in f for k in ks)
+
+    def render(self, values: dict[str, int]) -> tuple[bytes, ...]:
+        out = []
+        for sections in self.files:
+            lines = []
+            for header, prefix, keys in sections:
+                lines.append(header)
+                lines.append(prefix + ": " + " ".join(str(values.get(k, 0)) for k in keys))
+            out.append(("\n".join(lines) + "\n").encode())
+        return tuple(out)
+
+
+_DEFAULTS = {"Tcp.RtoAlgorithm": 1, "Tcp.RtoMin": 200, "Tcp.RtoMax": 120000, "Tcp.MaxConn": -1, "Ip.Forwarding": 1, "Ip.DefaultTTL": 64}
+
+
+@dataclass
+class _Actor:
+    """One scripted namespace and how its counters move each step."""
+
+    ns: NetNS
+    behaviour: str  # "incident" | "client" | "busy" | "calm" | "idle" | "udp" | "old-burst" | "load"
+    values: dict[str, int] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def step(self, i: int) -> None:
+        v, r = self.values, self.rng
+
+        def add(key: str, n: int) -> None:
+            if n:
+                v[key] = v.get(key, 0) + n
+
+        b = self.behaviour
+        if b in ("incident", "client", "busy", "calm", "load"):
+            seg = {"incident": 900, "client": 700, "busy": 2400, "calm": 60, "load": 20}[b]
+            n = r.randint(seg // 2, seg)
+            add("Tcp.InSegs", n)
+            add("Tcp.OutSegs", n + r.randint(0, seg // 10))
+            add("Tcp.PassiveOpens" if b != "client" else "Tcp.ActiveOpens", r.randint(0, seg // 30 + 1))
+            add("TcpExt.TCPHPHits", n // 3)
+            add("TcpExt.TCPPureAcks", n // 5)
+            v["Tcp.CurrEstab"] = {"incident": 140, "client": 90, "busy": 320, "calm": 6, "load": 2}[b] + r.randint(0, 8)
+        if b == "busy":
+            add("TcpExt.DelayedACKs", 1 if i % 7 == 0 else 0)
+            add("Tcp.RetransSegs", 1 if i % 11 == 0 else 0)
+            add("TcpExt.TCPFastRetrans", 1 if i % 11 == 0 else 0)
+        stall = b in ("incident", "client") and (i % 30) >= 22  # every 30 s, an 8 s stall (NAT + timestamps)
+        if b == "incident" and stall:
+            drops = r.randint(3, 9)
+            add("TcpExt.ListenDrops", drops)
+            add("TcpExt.ListenOverflows", drops // 3)
+            add("TcpExt.PAWSTimewait", drops - drops // 3)
+            add("TcpExt.PAWSEstab", r.randint(0, 2))
+            add("TcpExt.TCPSYNChallenge", r.randint(0, 1))
+            add("TcpExt.TCPChallengeACK", r.randint(0, 1))
+            add("TcpExt.DelayedACKs", r.randint(6, 14))
+            add("TcpExt.DelayedACKLost", r.randint(0, 2))
+            add("Tcp.RetransSegs", r.randint(1, 4))
+            add("TcpExt.TCPTimeouts", r.randint(0, 2))
+        elif b == "incident":
+            add("TcpExt.DelayedACKs", 1 if i % 9 == 0 else 0)
+        if b == "client" and stall:
+            add("TcpExt.TCPSynRetrans", r.randint(2, 6))
+            add("Tcp.RetransSegs", r.randint(2, 6))
+            add("TcpExt.TCPTimeouts", r.randint(1, 3))
+            add("Tcp.AttemptFails", r.randint(0, 1))
+        if b == "udp":
+            add("Udp.InDatagrams", r.randint(40, 80))
+            add("Udp.OutDatagrams", r.randint(40, 80))
+            add("Ip.InReceives", r.randint(40, 80))
+        if b == "old-burst" and 40 <= i % 120 < 44:  # a burst a while ago: "last moved" tells
+            add("TcpExt.DelayedACKs", r.randint(2, 5))
+            add("TcpExt.ListenDrops", 1)
+        if b == "load" and r.random() < 0.08:
+            add("TcpExt.DelayedACKs", r.randint(1, 3))
+        if b == "load" and r.random() < 0.02:
+            add("TcpExt.ListenDrops", 1)
+
+
+def _story() -> list[tuple[NetNS, str]]:
+    """The seed's incident: a pod whose SYN drops and delayed ACKs climb, among calm ones."""
+    base = 4026531840
+    web = ContainerRef("web", "3f2a9c1d7e44", "registry.local/mservice/web:1.8.2", "running", "kubelet", "web")
+    return [
+        (NetNS(base, "host", "host", pids=(1,)), "busy"),
+        (NetNS(base + 1201, "pod", "web-7d9f8c6b5-x2x4q", pids=(48213,), pod="web-7d9f8c6b5-x2x4q", k8s_namespace="mservice",
+               labels=(("app", "web"), ("pod-template-hash", "7d9f8c6b5")), containers=(web,),
+               processes=("nginx", "java")), "incident"),
+        (NetNS(base + 1202, "pod", "gateway-66b9d4c7f-pq7rt", pids=(48877,), pod="gateway-66b9d4c7f-pq7rt", k8s_namespace="mservice",
+               labels=(("app", "gateway"),), processes=("envoy",)), "client"),
+        (NetNS(base + 1203, "pod", "api-5c6d7b8f9-q8w2e", pids=(49102,), pod="api-5c6d7b8f9-q8w2e", k8s_namespace="mservice",
+               labels=(("app", "api"),), processes=("python3",)), "calm"),
+        (NetNS(base + 1204, "pod", "coredns-5d78c9869d-7xk2p", pids=(1733,), pod="coredns-5d78c9869d-7xk2p", k8s_namespace="kube-system",
+               labels=(("k8s-app", "kube-dns"),), processes=("coredns",)), "udp"),
+        (NetNS(base + 1205, "container", "redis", pids=(30511,), aliases=("3c9e0d2b1a77",),
+               labels=(("com.docker.compose.service", "redis"),),
+               containers=(ContainerRef("redis", "3c9e0d2b1a77", "redis:7", "running", "docker"),), processes=("redis-server",)), "old-burst"),
+        (NetNS(base + 1206, "netns", "blue", path="/run/netns/blue"), "idle"),
+        (NetNS(base + 1207, "proc", "chronyd (pid 812)", pids=(812,), processes=("chronyd",)), "idle"),
+        # odd names: markup, brackets, unicode, very long — they must render literally
+        (NetNS(base + 1208, "pod", "[bold]x[/]", pids=(50001,), pod="[bold]x[/]", k8s_namespace="[red]team[/red]",
+               labels=(("app", "[link=x]y[/link]"),)), "calm"),
+        (NetNS(base + 1209, "container", "支付服务-容器", pids=(50002,),
+               containers=(ContainerRef("支付服务-容器", "9a8b7c6d5e4f", "pay:2", "running", "docker"),)), "calm"),
+        (NetNS(base + 1210, "container", "a-very-long-container-name-from-a-compose-project-0123456789abcdef-worker-17",
+               pids=(50003,)), "idle"),
+    ]
+
+
+class ScriptedSource:
+    """A deterministic node telling the seed's incident, through the real History."""
+
+    scripted = True
+
+    def __init__(self, *, extra: int = 0, warmup: int = 114, interval: float = 1.0, seed: int = 7) -> None:
+        self.interval = interval
+        self._writer = _Writer()
+        self.history_store = History()
+        self._lock = threading.Lock()
+        self._step = 0
+        self._seq = 0
+        self.actors: list[_Actor] = []
+        for n, (ns, behaviour) in enumerate(_story()):
+            self.actors.append(_Actor(ns, behaviour, dict(_DEFAULTS), random.Random(seed * 1000 + n)))
+        for k in range(extra):  # the benchmark's crowd: calm pods, a few flickering
+            ns = NetNS(4026540000 + k, "pod", f"load-{k:03d}-6d5f7c9b8-{k * 7919 % 100000:05d}", pids=(60000 + k,),
+                       pod=f"load-{k:03d}", k8s_namespace=f"team-{k % 17:02d}", labels=(("app", f"load-{k % 40}"),))
+            self.actors.append(_Actor(ns, "load", dict(_DEFAULTS), random.Random(seed * 7777 + k)))
+        for a in self.actors:  # plausible absolute values: a node that has been up a while
+            r = a.rng
+            if a.behaviour not in ("idle",):
+                for key, hi in (("Tcp.InSegs", 9_000_000), ("Tcp.OutSegs", 8_000_000), ("Tcp.PassiveOpens", 40_000),
+                                ("Tcp.ActiveOpens", 20_000), ("TcpExt.DelayedACKs", 60_000), ("Tcp.RetransSegs", 3_000),
+                                ("TcpExt.TCPHPHits", 2_000_000), ("TcpExt.TCPPureAcks", 900_000)):
+                    a.values[key] = r.randint(hi // 10, hi)
+            if a.behaviour == "incident":
+                a.values["TcpExt.ListenDrops"] = 1873
+                a.values["TcpExt.ListenOverflows"] = 602
+                a.values["TcpExt.PAWSTimewait"] = 1271
+        self._ingest(T0)  # the first sample: values, no deltas
+        for _ in range(warmup):
+            self._advance()
+
+    def _ingest(self, t: float) -> None:
+        for a in self.actors:
+            self.history_store.ingest(a.ns.inode, t, self._writer.render(a.values), a.ns.label)
+
+    def _advance(self) -> float:
+        self._step += 1
+        for a in self.actors:
+            a.step(self._step)
+        t = T0 + self._step * self.interval
+        self._ingest(t)
+        return t
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    def now(self) -> float:
+        return T0 + self._step * self.interval
+
+    def tick(self) -> Frame:
+        with self._lock:
+            t = self._advance()
+            hist = self.history_store
+            summaries = {a.ns.inode: summarize(a.ns.inode, hist.get(a.ns.inode)) for a in self.actors}
+            self._seq += 1
+            seq = self._seq
+        namespaces = sorted((a.ns for a in self.actors), key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
+        statuses = (
+            SourceStatus("docker", True, "3 containers"),
+            SourceStatus("kubelet", False, "/var/lib/kubelet/pods: not found (names from Docker labels only)"),
+        )
+        return Frame(t, namespaces, summaries, statuses, (), True, 0.0, 0.004, seq)
+
+    def history(self, inode: int) -> NsHistory | None:
+        return self.history_store.get(inode)
+
+    def values(self, inode: int) -> dict[str, int]:
+        with self._lock:
+            h = self.history_store.get(inode)
+            return h.values() if h else {}
+
+    def detail(self, inode: int, *, all_counters: bool = False, baseline=None, chart_key: str | None = None) -> NsDetail | None:  # type: ignore[no-untyped-def]
+        with self._lock:
+            h = self.history_store.get(inode)
+            if h is None:
+                return None
+            return build_detail(inode, h, interval=self.interval, all_counters=all_counters, baseline=baseline, chart_key=chart_key)
+
+    def close(self) -> None:
+        pass
+
+    def check_template(self) -> None:
+        """The generated text parses with the real parser (used by tests)."""
+        for data in self._writer.render(self.actors[0].values):
+            parse_proc_net(data)
