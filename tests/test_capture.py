@@ -1,0 +1,643 @@
+"""Capture: real tcpdump in real namespaces — pcap contents, bounds, no shell, no orphans.
+
+Root tests use the `lab` fixture (named namespaces + veth from TEST-NET-2, removed at the
+end). Every tcpdump is checked by the pid our manager or `synscope capture` reported, never
+looked up by name. Files go to a temporary directory each test removes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from nethelpers import require, require_root, wait_for
+
+from tui.core import capture as capmod
+from tui.core.capture import (
+    PRESETS,
+    CaptureError,
+    CaptureManager,
+    CaptureSpec,
+    FilterError,
+    TcpdumpMissing,
+    check_filter,
+    find_tcpdump,
+    preset_filter,
+    ring_files,
+    syn_trouble_deltas,
+)
+from tui.core.namespaces import NetNS, ns_inode_of_path
+
+SRV, CLI = "198.51.100.1", "198.51.100.2"
+REPO = Path(__file__).resolve().parents[1]
+
+
+# -- helpers ----------------------------------------------------------------------------
+@pytest.fixture
+def capdir():
+    d = tempfile.mkdtemp(prefix="synscope-captest-")
+    try:
+        yield Path(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _need_tcpdump() -> None:
+    require_root()
+    require("tcpdump", shutil.which("tcpdump", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is not None)
+
+
+def netns(name: str) -> NetNS:
+    path = f"/run/netns/{name}"
+    inode = ns_inode_of_path(path)
+    assert inode, path
+    return NetNS(inode, "netns", name, path=path)
+
+
+def pair(lab) -> tuple[str, str]:
+    srv, cli = lab.add("srv"), lab.add("cli")
+    lab.veth(srv, f"{SRV}/24", cli, f"{CLI}/24")
+    return srv, cli
+
+
+def tcpdump_alive(pid: int) -> bool:
+    """True while pid is a live (not zombie) tcpdump; a pid reused by anything else is False."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0")[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X") and os.path.basename(argv0) == b"tcpdump"
+
+
+def cmdline(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return [a.decode() for a in f.read().split(b"\0")[:-1]]
+
+
+SERVER = """
+import socket, sys, time
+socks = []
+for port in sys.argv[2:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((sys.argv[1], int(port)))
+    s.listen(16)
+    socks.append(s)
+print("listening", flush=True)
+time.sleep(30)
+"""
+
+CONNECT = """
+import socket, sys
+host, n = sys.argv[1], int(sys.argv[2])
+for port in sys.argv[3:]:
+    for _ in range(n):                       # bounded: n tries per port, 2 s each
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            pass
+print("done", flush=True)
+"""
+
+
+def serve(lab, ns: str, *ports: int) -> subprocess.Popen:
+    p = lab.spawn(ns, [sys.executable, "-c", SERVER, SRV, *map(str, ports)], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == "listening"
+    return p
+
+
+def connect(lab, ns: str, n: int, *ports: int) -> None:
+    p = lab.spawn(ns, [sys.executable, "-c", CONNECT, SRV, str(n), *map(str, ports)], stdout=subprocess.PIPE, text=True)
+    out, _ = p.communicate(timeout=30)
+    assert out.strip() == "done"
+
+
+def read_pcap(*files: str) -> list[str]:
+    lines: list[str] = []
+    for f in files:
+        r = subprocess.run(["tcpdump", "-r", f, "-nn"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        lines += r.stdout.splitlines()
+    return lines
+
+
+def syn_lines(lines: list[str], dst: str) -> list[str]:
+    return [ln for ln in lines if f"> {dst}:" in ln and "Flags [S]," in ln]
+
+
+# -- no root needed ---------------------------------------------------------------------
+def test_presets_cover_the_issue_and_custom_is_passed_untouched():
+    assert {"handshake", "syn", "synack", "rst", "listen", "port", "custom"} <= set(PRESETS)
+    assert preset_filter("port", port="8080") == "tcp port 8080"
+    f = preset_filter("listen", ports=[443, 80, 80])
+    assert "tcp dst port 80 or tcp dst port 443" in f and "tcp-syn" in f and "ip6[53]" in f
+    weird = "  tcp and len > 60 && (port 80)  "
+    assert preset_filter("custom", custom=weird) == weird  # not stripped, not quoted
+    for bad in ("0", "65536", "http", None):
+        with pytest.raises(CaptureError):
+            preset_filter("port", port=bad)
+    with pytest.raises(CaptureError):
+        preset_filter("custom", custom="   ")
+    with pytest.raises(CaptureError):
+        preset_filter("listen", ports=[])
+    with pytest.raises(CaptureError):
+        preset_filter("nope")
+
+
+def test_ring_file_names_match_what_tcpdump_writes():
+    assert ring_files("/d/x.pcap", 1) == ["/d/x.pcap"]
+    assert ring_files("/d/x.pcap", 3) == ["/d/x.pcap0", "/d/x.pcap1", "/d/x.pcap2"]
+    assert ring_files("/d/x.pcap", 12)[0] == "/d/x.pcap00"
+
+
+def test_syn_trouble_deltas_only_syn_keys_and_resets():
+    base = {"TcpExt.ListenDrops": 10, "TcpExt.ListenOverflows": 5, "TcpExt.DelayedACKs": 1}
+    now = {"TcpExt.ListenDrops": 17, "TcpExt.ListenOverflows": 2, "TcpExt.DelayedACKs": 99, "TcpExt.TCPSynRetrans": 4}
+    # ListenOverflows went down (reset): count from 0; DelayedACKs is not SYN trouble;
+    # TCPSynRetrans had no baseline: it starts now, so no delta yet
+    assert syn_trouble_deltas(base, now) == {"TcpExt.ListenDrops": 7, "TcpExt.ListenOverflows": 2}
+
+
+def test_spec_bounds_are_checked():
+    ns = NetNS(1, "netns", "x", path="/nonexistent")
+    for kw in ({"duration": 0}, {"duration": 1e9}, {"file_mb": 0}, {"file_count": 0}, {"file_count": 1000},
+               {"interface": "-w"}, {"interface": "eth0; id"}, {"filter": "  "}):
+        spec = CaptureSpec(**{"ns": ns, "filter": "tcp", **kw})  # type: ignore[arg-type]
+        with pytest.raises(CaptureError):
+            spec.validated()
+
+
+def test_tcpdump_missing_says_how_to_install(monkeypatch, capdir):
+    # tcpdump cannot be uninstalled for a test: hide it by searching a PATH without it
+    monkeypatch.setenv("PATH", str(capdir))
+    monkeypatch.setattr(capmod, "_SBIN", "")
+    with pytest.raises(TcpdumpMissing) as exc:
+        find_tcpdump()
+    assert "apt-get install tcpdump" in str(exc.value) and "dnf install tcpdump" in str(exc.value)
+
+
+def test_decode_line_gives_plain_tcpdump_text_and_frame_bytes():
+    # lines as this tcpdump 4.99 prints them with -e -nn (any, then an Ethernet interface)
+    sll2 = ("22:03:08.296193 lo    In  ifindex 1 00:00:00:00:00:00 ethertype IPv4 (0x0800), length 80: "
+            "127.0.0.1.35680 > 127.0.0.1.8080: Flags [S], seq 211369295, win 65495, length 0")
+    assert capmod.decode_line(sll2) == (
+        "22:03:08.296193 lo    In  IP 127.0.0.1.35680 > 127.0.0.1.8080: Flags [S], seq 211369295, win 65495, length 0", 80)
+    eth = ("22:03:26.748825 da:6b:68:10:51:3b > 33:33:00:00:00:16, ethertype IPv6 (0x86dd), length 90: "
+           ":: > ff02::16: HBH ICMP6, multicast listener report v2, 1 group record(s), length 28")
+    assert capmod.decode_line(eth) == (
+        "22:03:26.748825 IP6 :: > ff02::16: HBH ICMP6, multicast listener report v2, 1 group record(s), length 28", 90)
+    assert capmod.decode_line("something else entirely") == ("something else entirely", None)
+
+
+def test_filter_is_one_argv_element_after_double_dash():
+    argv = capmod.shim_argv(7, "/usr/bin/tcpdump", ["tcpdump", "-i", "any", "--", "a; b $(c) `d`"])
+    assert argv[-2:] == ["--", "a; b $(c) `d`"]
+    assert argv[0] == sys.executable and "sh" not in os.path.basename(argv[0])
+
+
+# -- real tcpdump in real namespaces --------------------------------------------------
+def test_pcap_holds_the_syns_of_a_client(lab, capdir):
+    _need_tcpdump()
+    srv, cli = pair(lab)
+    serve(lab, srv, 8080)
+    mgr = CaptureManager(directory=capdir)
+    try:
+        cid = mgr.start(CaptureSpec(netns(srv), preset_filter("syn"), preset="syn", duration=60))
+        assert mgr.wait_listening(cid), mgr.status(cid).messages
+        connect(lab, cli, 3, 8080)
+        assert wait_for(lambda: mgr.status(cid).packets >= 3, timeout=10), mgr.status(cid)
+        live, total = mgr.lines_since(cid, 0)
+        assert total == len(live) >= 3 and len(syn_lines(live, f"{SRV}.8080")) >= 3, live
+        assert mgr.status(cid).bytes >= 3 * 60  # frame lengths of at least three SYNs
+        assert mgr.lines_since(cid, total) == ([], total)
+        mgr.stop(cid)
+        st = mgr.status(cid)
+        assert st.state == "done" and not tcpdump_alive(st.pid)
+    finally:
+        mgr.close()
+    assert st.files and all(f.startswith(str(capdir)) for f in st.files)
+    lines = read_pcap(*st.files)
+    syns = syn_lines(lines, f"{SRV}.8080")
+    assert len(syns) >= 3, lines
+    assert all(f"IP {CLI}." in ln for ln in syns)
+    # the syn preset keeps SYN-ACKs out
+    assert not [ln for ln in lines if "Flags [S.]" in ln], lines
+    for f in st.files:
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+        assert os.stat(f).st_uid == 0  # -Z root: not handed to user tcpdump
+
+
+def test_listen_preset_catches_syns_to_listeners_only(lab, capdir):
+    _need_tcpdump()
+    srv, cli = pair(lab)
+    serve(lab, srv, 8080, 9090)
+    ns = netns(srv)
+    ports = capmod.listen_ports(ns)
+    assert {8080, 9090} <= set(ports)
+    mgr = CaptureManager(directory=capdir)
+    try:
+        cid = mgr.start(CaptureSpec(ns, preset_filter("listen", ports=ports), preset="listen", duration=60))
+        assert mgr.wait_listening(cid)
+        connect(lab, cli, 2, 8080, 7070, 9090)  # 7070: nobody listens, answered by RST
+        assert wait_for(lambda: mgr.status(cid).packets >= 4, timeout=10)
+        mgr.stop(cid)
+        st = mgr.status(cid)
+    finally:
+        mgr.close()
+    lines = read_pcap(*st.files)
+    assert syn_lines(lines, f"{SRV}.8080") and syn_lines(lines, f"{SRV}.9090")
+    assert not [ln for ln in lines if f"{SRV}.7070" in ln], lines
+
+
+def test_bad_filter_shows_tcpdumps_message(lab, capdir):
+    _need_tcpdump()
+    ns = netns(lab.add("bad"))
+    with pytest.raises(FilterError) as exc:
+        check_filter(ns, "tcp port eighty")
+    assert "tcpdump rejected the filter 'tcp port eighty'" in str(exc.value)
+    assert exc.value.tcpdump_message  # tcpdump's own words, whatever its version says
+    # an interface that does not exist in that namespace is reported too
+    with pytest.raises(FilterError) as exc2:
+        check_filter(ns, "tcp", interface="eth0")
+    assert "eth0" in str(exc2.value)
+    mgr = CaptureManager(directory=capdir)
+    try:
+        with pytest.raises(FilterError):
+            mgr.start(CaptureSpec(ns, "tcp port eighty"))
+        assert mgr.ids() == [] and mgr.pids() == []
+    finally:
+        mgr.close()
+    assert list(capdir.iterdir()) == []  # nothing written for a capture that never started
+
+
+def test_shell_metacharacters_reach_tcpdump_literally(lab, capdir):
+    _need_tcpdump()
+    srv, cli = pair(lab)
+    serve(lab, srv, 8080)
+    work = capdir / "cwd"
+    work.mkdir()
+    # a VALID filter full of shell syntax: in a shell `> 40` would create a file "40",
+    # `&` would background, `( )` open a subshell, `!` expand history. (Not `len`: with
+    # -i any libpcap's `len` never matches in the kernel filter on this libpcap.)
+    valid = "tcp[13] & 2 != 0 and ip[2:2] > 40 and ip[2:2] < 9999 and (port 8080 or port 1) and not host 192.0.2.1"
+    mgr = CaptureManager(directory=capdir / "out")
+    old_cwd = os.getcwd()
+    os.chdir(work)  # tcpdump inherits it: a redirect would land here
+    try:
+        cid = mgr.start(CaptureSpec(netns(srv), valid, duration=60))
+        pid = mgr.status(cid).pid
+        assert mgr.wait_listening(cid)
+        argv = cmdline(pid)
+        assert argv[0] == "tcpdump" and argv[-2:] == ["--", valid]
+        connect(lab, cli, 2, 8080)
+        assert wait_for(lambda: mgr.status(cid).packets >= 2, timeout=10)
+        # invalid ones that would run commands in a shell: rejected by tcpdump, nothing ran
+        for evil in (f"tcp; touch {work}/pwned1", f"tcp $(touch {work}/pwned2)", f"tcp `touch {work}/pwned3`",
+                     f"tcp && touch {work}/pwned4", f"tcp | tee {work}/pwned5"):
+            with pytest.raises(FilterError):
+                mgr.start(CaptureSpec(netns(srv), evil))
+        mgr.stop(cid)
+        st = mgr.status(cid)
+    finally:
+        os.chdir(old_cwd)
+        mgr.close()
+    assert list(work.iterdir()) == []  # no "40", no pwned*
+    assert len(syn_lines(read_pcap(*st.files), f"{SRV}.8080")) >= 2
+
+
+def test_size_bound_holds_on_a_ring(lab, capdir):
+    _need_tcpdump()
+    ns_name = lab.add("bulk")
+    # ~8 MB over loopback inside the namespace, bounded by size and a 20 s timeout
+    sink = lab.spawn(ns_name, [sys.executable, "-c", textwrap.dedent("""
+        import socket
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 5001)); s.listen(1); print("ready", flush=True)
+        c, _ = s.accept(); c.settimeout(20)
+        n = 0
+        while n < 8_000_000:
+            b = c.recv(1 << 16)
+            if not b: break
+            n += len(b)
+        print(n, flush=True)
+    """)], stdout=subprocess.PIPE, text=True)
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    mgr = CaptureManager(directory=capdir)
+    try:
+        cid = mgr.start(CaptureSpec(netns(ns_name), "tcp port 5001", file_mb=1, file_count=2, duration=120))
+        assert mgr.wait_listening(cid)
+        src = lab.spawn(ns_name, [sys.executable, "-c", textwrap.dedent("""
+            import socket
+            c = socket.create_connection(("127.0.0.1", 5001), timeout=20)
+            chunk = b"x" * 1000
+            for _ in range(8000):
+                c.sendall(chunk)
+            c.close()
+        """)])
+        src.wait(timeout=60)
+        assert int(sink.stdout.readline()) >= 8_000_000
+        assert wait_for(lambda: mgr.status(cid).bytes > 4_000_000, timeout=20), mgr.status(cid)
+        mgr.stop(cid)
+        st = mgr.status(cid)
+    finally:
+        mgr.close()
+    assert len(st.files) == 2
+    one_packet = 65536 + 200  # tcpdump checks the size before writing: one packet may pass it
+    for f in st.files:
+        assert os.path.getsize(f) <= 1_000_000 + one_packet, (f, os.path.getsize(f))
+    assert st.bytes_on_disk <= st.bound_bytes + 2 * one_packet
+    assert st.bytes > st.bound_bytes > st.bytes_on_disk - 2 * one_packet  # the ring came round, the disk did not grow
+
+
+def test_duration_bound_ends_the_capture(lab, capdir):
+    _need_tcpdump()
+    ns = netns(lab.add("dur"))
+    mgr = CaptureManager(directory=capdir)
+    try:
+        cid = mgr.start(CaptureSpec(ns, "tcp", duration=1.0))
+        assert mgr.wait_done(cid, timeout=15)
+        st = mgr.status(cid)
+        assert st.state == "done" and st.end_reason.startswith("time limit")
+        assert not tcpdump_alive(st.pid)
+    finally:
+        mgr.close()
+
+
+def test_default_directory_is_private(lab, capdir, monkeypatch):
+    _need_tcpdump()
+    monkeypatch.delenv("SYNSCOPE_CAPTURE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(capdir / "cache"))
+    target = capdir / "cache" / "synscope" / "captures"
+    target.mkdir(parents=True, mode=0o755)
+    os.chmod(target, 0o755)  # a loose directory left by someone: tightened before use
+    ns = netns(lab.add("dir"))
+    mgr = CaptureManager()
+    try:
+        assert mgr.directory == target
+        cid = mgr.start(CaptureSpec(ns, "tcp", duration=30))
+        assert mgr.wait_listening(cid)
+        mgr.stop(cid)
+        st = mgr.status(cid)
+    finally:
+        mgr.close()
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o700
+    assert st.files and all(stat.S_IMODE(os.stat(f).st_mode) == 0o600 for f in st.files)
+
+
+def test_pid_backed_namespace_and_a_wrong_inode(lab, capdir):
+    _need_tcpdump()
+    srv, cli = pair(lab)
+    server = serve(lab, srv, 8080)
+    pid = server.pid  # `ip netns exec` exec'd python: this pid is inside srv
+    assert _comm(pid).startswith("python")
+    inode = ns_inode_of_path(f"/run/netns/{srv}")
+    by_pid = NetNS(inode, "proc", "server (pid)", pids=(pid,))  # no path: entered via /proc/PID/ns/net
+    mgr = CaptureManager(directory=capdir)
+    try:
+        cid = mgr.start(CaptureSpec(by_pid, preset_filter("syn"), duration=60))
+        assert mgr.wait_listening(cid)
+        connect(lab, cli, 1, 8080)
+        assert wait_for(lambda: mgr.status(cid).packets >= 1, timeout=10)
+        mgr.stop(cid)
+        files = mgr.status(cid).files
+        # a pid whose namespace is not the one asked for (recycled pid): refused
+        wrong = NetNS(inode + 1 if inode else 1, "proc", "imposter", pids=(pid,))
+        with pytest.raises(CaptureError) as exc:
+            mgr.start(CaptureSpec(wrong, "tcp"), check=False)
+        assert "another namespace" in str(exc.value)
+    finally:
+        mgr.close()
+    assert syn_lines(read_pcap(*files), f"{SRV}.8080")
+
+
+def test_several_namespaces_at_once_are_listed_and_all_stop_on_close(lab, capdir):
+    _need_tcpdump()
+    a, b = lab.add("a"), lab.add("b")
+    mgr = CaptureManager(directory=capdir)
+    try:
+        ids = [mgr.start(CaptureSpec(netns(n), "tcp", duration=60)) for n in (a, b)]
+        assert all(mgr.wait_listening(i) for i in ids)
+        sts = mgr.statuses()
+        assert [s.id for s in sts] == ids and {s.ns_name for s in sts} == {a, b}
+        pids = mgr.pids()
+        assert len(pids) == 2 and all(tcpdump_alive(p) for p in pids)
+        # each one really is in its own namespace
+        assert {os.stat(f"/proc/{p}/ns/net").st_ino for p in pids} == {netns(a).inode, netns(b).inode}
+    finally:
+        mgr.close()
+    assert not any(tcpdump_alive(p) for p in pids)
+    assert all(not s.running for s in mgr.statuses())
+
+
+def _children(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+# -- no tcpdump outlives synscope -------------------------------------------------------
+def _cli_env(capdir: Path) -> dict[str, str]:
+    env = dict(os.environ, SYNSCOPE_CAPTURE_DIR=str(capdir), PYTHONPATH=str(REPO))
+    env["PATH"] = os.path.dirname(sys.executable) + ":" + env.get("PATH", "")
+    return env
+
+
+def _start_cli(ns: str, capdir: Path, *extra: str) -> tuple[subprocess.Popen, int]:
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tui", "capture", ns, "--duration", "120", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_cli_env(capdir), start_new_session=True,
+    )  # fmt: skip
+    assert p.stderr is not None
+    pid = 0
+    for _ in range(20):
+        line = p.stderr.readline()
+        if "tcpdump pid" in line:
+            pid = int(line.rsplit("tcpdump pid", 1)[1].split()[0])
+        if "listening on" in line:
+            break
+    assert pid and tcpdump_alive(pid), "synscope capture did not report a live tcpdump"
+    return p, pid
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
+def test_signal_to_synscope_capture_leaves_no_tcpdump(lab, capdir, sig):
+    _need_tcpdump()
+    ns = lab.add("sig")
+    p, pid = _start_cli(ns, capdir)
+    try:
+        os.kill(p.pid, sig)  # to synscope only: its tcpdump is in another process group
+        rc = p.wait(timeout=20)
+        assert wait_for(lambda: not tcpdump_alive(pid), timeout=10), f"tcpdump {pid} outlived synscope ({sig.name})"
+        if sig == signal.SIGKILL:
+            assert rc == -signal.SIGKILL
+        else:
+            assert rc == 128 + sig  # a clean stop, with the summary printed
+            err = p.stderr.read() if p.stderr else ""
+            assert "packets" in err and "stopped by signal" in err, err
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
+
+
+MANAGER_SCRIPT = """
+import os, sys, threading, time
+from tui.core.capture import CaptureManager, CaptureSpec
+from tui.core.namespaces import NetNS, ns_inode_of_path
+path = "/run/netns/" + sys.argv[1]
+mgr = CaptureManager(directory=sys.argv[2])
+ids = []
+# started from a thread that exits at once, like a Textual worker: PR_SET_PDEATHSIG follows
+# the forking thread, so the manager must fork from its own long-lived thread
+ns = NetNS(ns_inode_of_path(path), "netns", sys.argv[1], path=path)
+t = threading.Thread(target=lambda: ids.append(mgr.start(CaptureSpec(ns, "tcp", duration=120))))
+t.start(); t.join()
+mgr.wait_listening(ids[0])
+print("pid", mgr.pids()[0], flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_manager_child_dies_with_its_process_even_after_the_starting_thread_ended(lab, capdir, sig):
+    _need_tcpdump()
+    ns = lab.add("mgr")
+    p = subprocess.Popen([sys.executable, "-c", MANAGER_SCRIPT, ns, str(capdir)], stdout=subprocess.PIPE, text=True,
+                         env=_cli_env(capdir), start_new_session=True)
+    try:
+        assert p.stdout is not None
+        line = p.stdout.readline()
+        assert line.startswith("pid "), line
+        pid = int(line.split()[1])
+        assert tcpdump_alive(pid)  # the thread that asked for it is gone; tcpdump is not
+        os.kill(p.pid, sig)  # default action for TERM/HUP here: no handler, the process just dies
+        p.wait(timeout=20)
+        assert wait_for(lambda: not tcpdump_alive(pid), timeout=10), f"tcpdump {pid} outlived its parent ({sig.name})"
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
+
+
+def test_cli_capture_prints_packets_and_writes_the_file(lab, capdir):
+    _need_tcpdump()
+    srv, cli = pair(lab)
+    serve(lab, srv, 8080)
+    out = capdir / "one.pcap"
+    p, pid = _start_cli(srv, capdir, "--preset", "syn", "-w", str(out), "--files", "1")
+    try:
+        assert cmdline(pid)[cmdline(pid).index("-w") + 1] == str(out)
+        connect(lab, cli, 2, 8080)
+        os.kill(p.pid, signal.SIGTERM)
+        stdout, stderr = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
+    assert len(syn_lines(stdout.splitlines(), f"{SRV}.8080")) >= 2, stdout + stderr
+    assert len(syn_lines(read_pcap(str(out)), f"{SRV}.8080")) >= 2
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_cli_errors_are_messages_not_tracebacks(lab, capdir):
+    _need_tcpdump()
+    ns = lab.add("err")
+    env = _cli_env(capdir)
+    for args, want in (
+        ([ns, "--filter", "tcp port eighty"], "tcpdump rejected the filter"),
+        (["no-such-namespace-anywhere"], "no namespace matches"),
+        ([ns, "--preset", "listen"], "nothing listens on TCP"),
+        ([ns, "--preset", "port", "--port", "99999"], "port must be"),
+    ):
+        r = subprocess.run([sys.executable, "-m", "tui", "capture", *args], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 2 and want in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    assert list(capdir.iterdir()) == []
+
+
+# -- interactive ------------------------------------------------------------------------
+INTERACTIVE = """
+import fcntl, sys, termios
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty is our terminal, as an SSH session's would be
+from tui.core.capture import run_interactive
+from tui.core.namespaces import NetNS, ns_inode_of_path
+path = "/run/netns/" + sys.argv[1]
+rc = run_interactive(NetNS(ns_inode_of_path(path), "netns", sys.argv[1], path=path), "tcp or icmp")
+print("RC", rc, flush=True)
+"""
+
+
+def test_interactive_tcpdump_on_a_terminal_ctrl_c_returns_to_synscope(lab, capdir):
+    _need_tcpdump()
+    import pty
+
+    ns = lab.add("tty")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-c", INTERACTIVE, ns], stdin=slave, stdout=slave, stderr=slave,
+                         env=_cli_env(capdir), start_new_session=True)
+    os.close(slave)
+    buf = b""
+
+    def read_until(token: bytes) -> bool:
+        nonlocal buf
+        import select
+
+        for _ in range(100):  # bounded: 100 × 0.2 s
+            if token in buf:
+                return True
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    buf += os.read(master, 4096)
+                except OSError:
+                    return token in buf
+        return token in buf
+
+    try:
+        assert read_until(b"listening on"), buf
+        tcpdumps = [c for c in _children(p.pid) if tcpdump_alive(c)]
+        assert len(tcpdumps) == 1 and os.stat(f"/proc/{tcpdumps[0]}/ns/net").st_ino == netns(ns).inode
+        os.write(master, b"\x03")  # Ctrl+C on the terminal: reaches tcpdump, not its parent
+        assert read_until(b"RC "), buf
+        p.wait(timeout=10)
+        assert p.returncode == 0  # the parent survived the Ctrl+C and returned normally
+        assert b"packets captured" in buf
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
+        os.close(master)
+
+
+def test_threads_of_a_closed_manager_are_gone(lab, capdir):
+    _need_tcpdump()
+    ns = netns(lab.add("thr"))
+    before = {t.name for t in threading.enumerate()}
+    mgr = CaptureManager(directory=capdir)
+    cid = mgr.start(CaptureSpec(ns, "tcp", duration=30))
+    mgr.wait_listening(cid)
+    mgr.close()
+    assert mgr.pids() == []
+    assert wait_for(lambda: not ({t.name for t in threading.enumerate()} - before), timeout=10), threading.enumerate()

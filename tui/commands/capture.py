@@ -1,0 +1,149 @@
+"""``synscope capture NS``: tcpdump inside one namespace, headless, bounded, never orphaned."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from tui.core.capture import (
+    DEFAULT_DURATION,
+    DEFAULT_FILE_COUNT,
+    DEFAULT_FILE_MB,
+    PRESETS,
+    CaptureError,
+    CaptureManager,
+    CaptureSpec,
+    human_bytes,
+    listen_ports,
+    preset_filter,
+)
+from tui.core.namespaces import Discovery, NetNS
+from tui.core.sources import default_sources
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    presets = "; ".join(f"{p.name}: {p.title}" for p in PRESETS.values())
+    p = sub.add_parser(
+        "capture",
+        help="run tcpdump inside one namespace, write a bounded pcap, print packets as they come",
+        description=f"Capture packets inside the namespace NS matches (like --ns). Presets: {presets}.",
+    )
+    p.add_argument("ns", metavar="NS", help="namespace: name, pod, container, k8s namespace, label key=value, net:[inode]")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--filter", metavar="BPF", help="a tcpdump (BPF) filter, passed to tcpdump as is")
+    what.add_argument("--preset", choices=[n for n in PRESETS if n != "custom"], help="a ready filter (default handshake)")
+    p.add_argument("--port", metavar="N", help="the port for --preset port")
+    p.add_argument("-i", "--interface", default="any", metavar="IF", help="interface inside the namespace (default any)")
+    p.add_argument("--duration", type=float, default=DEFAULT_DURATION, metavar="S", help=f"stop after S seconds (default {DEFAULT_DURATION:g})")
+    p.add_argument("-w", dest="write", metavar="FILE", help="pcap file to write (with --files > 1 tcpdump appends 0, 1, ...)")
+    p.add_argument("--dir", metavar="DIR", help="directory for the pcap (default $SYNSCOPE_CAPTURE_DIR or ~/.cache/synscope/captures)")
+    p.add_argument("--file-mb", type=int, default=DEFAULT_FILE_MB, metavar="MB", help=f"size of each ring file, millions of bytes (default {DEFAULT_FILE_MB})")
+    p.add_argument("--files", type=int, default=DEFAULT_FILE_COUNT, metavar="N", help=f"files in the ring (default {DEFAULT_FILE_COUNT})")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print the decoded packets")
+    p.set_defaults(func=run)
+
+
+def pick_namespace(pattern: str, namespaces: list[NetNS]) -> NetNS:
+    """The one namespace ``pattern`` names; an exact name wins over substring matches."""
+    hits = [ns for ns in namespaces if ns.matches(pattern)]
+    if not hits:
+        raise CaptureError(f"no namespace matches {pattern!r} (synscope snapshot lists them)")
+    if len(hits) == 1:
+        return hits[0]
+    want = pattern.strip().lower()
+    exact = [ns for ns in hits if want in (n.lower() for n in (ns.name, *ns.aliases, ns.label, str(ns.inode)))]
+    if len(exact) == 1:
+        return exact[0]
+    names = ", ".join(f"{ns.name} ({ns.label})" for ns in hits[:10])
+    raise CaptureError(f"{pattern!r} matches {len(hits)} namespaces: {names}; be more specific")
+
+
+def build_filter(args: argparse.Namespace, ns: NetNS) -> tuple[str, str]:
+    """(preset label, filter text) from the command line."""
+    if args.filter is not None:
+        return "custom", preset_filter("custom", custom=args.filter)
+    preset = args.preset or ("port" if args.port else "handshake")
+    if preset == "port":
+        return preset, preset_filter("port", port=args.port)
+    if preset == "listen":
+        return preset, preset_filter("listen", ports=listen_ports(ns))
+    return preset, preset_filter(preset)
+
+
+def run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    try:
+        found = Discovery(default_sources()).discover()
+        ns = pick_namespace(args.ns, found.namespaces)
+        preset, bpf = build_filter(args, ns)
+        spec = CaptureSpec(
+            ns=ns, filter=bpf, preset=preset, interface=args.interface, duration=args.duration,
+            file_mb=args.file_mb, file_count=args.files, path=args.write,
+        )  # fmt: skip
+        manager = CaptureManager(directory=args.dir)
+    except CaptureError as exc:
+        print(f"synscope capture: {exc}", file=err)
+        return 2
+
+    stop = threading.Event()
+    caught: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        # SIGTERM, or SIGHUP when the SSH session drops: stop tcpdump cleanly, then leave
+        caught.append(signum)
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        try:
+            cid = manager.start(spec)
+        except CaptureError as exc:
+            print(f"synscope capture: {exc}", file=err)
+            return 2
+        st = manager.status(cid)
+        print(f"synscope: capturing in {ns.name} ({ns.label}), tcpdump pid {st.pid}", file=err)
+        print(f"synscope: filter ({preset}): {bpf}", file=err)
+        print(f"synscope: writing {st.files_text} ({st.bounds_text}); Ctrl+C stops", file=err, flush=True)
+        seen = 0
+        announced = False
+        try:
+            while not manager.wait_done(cid, timeout=0.2) and not stop.is_set():
+                if not announced and manager.status(cid).listening:
+                    announced = True  # from here on packets are caught: say so (tests wait for it)
+                    print(f"synscope: tcpdump is listening on {st.interface}", file=err, flush=True)
+                seen = _print_new(manager, cid, seen, args.quiet)
+        except KeyboardInterrupt:
+            caught.append(signal.SIGINT)
+        manager.stop(cid, reason="stopped by signal" if caught else "stopped")
+        manager.wait_done(cid, timeout=10)
+        _print_new(manager, cid, seen, args.quiet)
+        st = manager.status(cid)
+        for msg in st.messages:
+            if not msg.startswith("tcpdump: listening on"):
+                print(f"synscope: {msg}", file=err)
+        files = ", ".join(st.files) or "(none written)"
+        print(
+            f"synscope: {st.packets} packets, {human_bytes(st.bytes)} in {st.elapsed:.1f} s "
+            f"({st.end_reason}); files: {files}",
+            file=err,
+        )
+        if caught:
+            return 128 + caught[0]
+        return 0 if st.state == "done" else 1
+    finally:
+        manager.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _print_new(manager: CaptureManager, cid: int, seen: int, quiet: bool) -> int:
+    lines, total = manager.lines_since(cid, seen)
+    if not quiet and lines:
+        try:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass
+    return total
