@@ -51,7 +51,7 @@ ok = 0
 for _ in range(n):                     # bounded in count and time
     if time.monotonic() > end:
         break
-    c = socket.socket(); c.settimeout(0.3)
+    c = socket.socket(); c.settimeout(1.5)  # long enough to see the SYN retransmit after a reject
     try:
         c.connect(("198.51.100.2", 80)); c.recv(10); ok += 1
     except OSError:
@@ -97,10 +97,19 @@ def test_nat_with_reused_ports_gives_timestamp_finding(lab):
         assert srv.stdout is not None and srv.stdout.readline().strip() == "listening"
         h = NsHistory()
         h.ingest(0.0, sample())
+        cli_paths = [(ns_inode_of_path(f"/run/netns/{c}") or 0, f"/run/netns/{c}") for c in clients]
+
+        def client_syn_retrans() -> int:
+            got = reader.read_many(cli_paths, ("netstat",))
+            return sum(parse_proc_net(v[0])["TcpExt.TCPSynRetrans"] for v in got.values() if not isinstance(v, str))
+
+        retrans_before = client_syn_retrans()
         procs = [lab.spawn(c, [sys.executable, "-c", CLIENT, "60", "8"], stdout=subprocess.PIPE, text=True) for c in clients]
         done = [int(p.communicate(timeout=30)[0].strip() or 0) for p in procs]
         h.ingest(10.0, sample())
         assert sum(done) > 0, "no client got through the router at all"
+        # the clients' side of the story: their rejected SYNs were retransmitted
+        assert client_syn_retrans() > retrans_before
 
         d = diagnose_namespace(ns, h, reader=reader, host=host_netns())
         moved = {k: h.total_delta(k) for k in ("TcpExt.PAWSTimewait", "TcpExt.TW")}
