@@ -65,6 +65,7 @@ __all__ = [
     "interactive_argv",
     "listen_ports",
     "open_ns_fd",
+    "preflight",
     "preset_filter",
     "ring_files",
     "run_interactive",
@@ -254,6 +255,14 @@ def _check_interface(interface: str) -> str:
     return iface
 
 
+def preflight(ns: NetNS) -> str:
+    """Everything but the filter checked up front (root, tcpdump, the namespace); tcpdump's path."""
+    _require_root()
+    exe = find_tcpdump()
+    os.close(open_ns_fd(ns))
+    return exe
+
+
 def check_filter(ns: NetNS, filter_text: str, interface: str = "any", timeout: float = 20.0) -> None:
     """Compile the filter with ``tcpdump -d`` inside ``ns``; raise FilterError with tcpdump's words."""
     _require_root()
@@ -408,7 +417,7 @@ class CaptureStatus:
     @property
     def files_text(self) -> str:
         names = ring_files(self.path, self.file_count)
-        return names[0] if len(names) == 1 else f"{names[0]} … {os.path.basename(names[-1])}"
+        return names[0] if len(names) == 1 else f"{names[0]} … {names[-1][len(self.path):]}"
 
     @property
     def bounds_text(self) -> str:
@@ -633,6 +642,9 @@ class CaptureManager:
         if cap is None:
             raise CaptureError(f"no capture {cid}")
         return cap
+
+    def spec(self, cid: int) -> CaptureSpec:
+        return self._get(cid).spec
 
     def pids(self) -> list[int]:
         """Pids of tcpdumps still running (for tests and for a status file)."""
