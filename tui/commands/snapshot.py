@@ -38,7 +38,9 @@ def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
         "k8s_namespace": ns.k8s_namespace or None,
         "labels": dict(ns.labels),
         "containers": [
-            {"name": c.name, "id": c.id, "image": c.image, "state": c.state, "runtime": c.runtime} for c in ns.containers
+            {"name": c.name, "id": c.id, "image": c.image, "state": c.state, "runtime": c.runtime,
+             "k8s_container": c.k8s_container or None}
+            for c in ns.containers
         ],
         "processes": list(ns.processes),
         "interval": round(h.dt(h.ticks - 1) or 0.0, 3) if h and h.ticks else None,
@@ -53,8 +55,9 @@ def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
 def _table(records: list[dict], out) -> None:  # type: ignore[no-untyped-def]
     for rec in records:
         extra = []
-        if rec["pod"]:
-            extra.append(f"pod {rec['k8s_namespace']}/{rec['pod']}")
+        pod = f"{rec['k8s_namespace']}/{rec['pod']}" if rec["k8s_namespace"] else rec["pod"]
+        if rec["pod"] and pod != rec["name"]:
+            extra.append(f"pod {pod}")
         if rec["pid"]:
             extra.append(f"pid {rec['pid']}")
         extra.append(f"net:[{rec['inode']}]")
