@@ -81,6 +81,12 @@ def tcpdump_alive(pid: int) -> bool:
     return state not in ("Z", "X") and os.path.basename(argv0) == b"tcpdump"
 
 
+def kill_leftover(pid: int) -> None:
+    """A failed test must not leave its tcpdump behind: kill it by the pid we were told."""
+    if pid and tcpdump_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
 def cmdline(pid: int) -> list[str]:
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         return [a.decode() for a in f.read().split(b"\0")[:-1]]
@@ -501,6 +507,7 @@ def test_signal_to_synscope_capture_leaves_no_tcpdump(lab, capdir, sig):
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(timeout=10)
+        kill_leftover(pid)
 
 
 MANAGER_SCRIPT = """
@@ -527,6 +534,7 @@ def test_manager_child_dies_with_its_process_even_after_the_starting_thread_ende
     ns = lab.add("mgr")
     p = subprocess.Popen([sys.executable, "-c", MANAGER_SCRIPT, ns, str(capdir)], stdout=subprocess.PIPE, text=True,
                          env=_cli_env(capdir), start_new_session=True)
+    pid = 0
     try:
         assert p.stdout is not None
         line = p.stdout.readline()
@@ -540,6 +548,7 @@ def test_manager_child_dies_with_its_process_even_after_the_starting_thread_ende
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(timeout=10)
+        kill_leftover(pid)
 
 
 def test_cli_capture_prints_packets_and_writes_the_file(lab, capdir):
@@ -557,6 +566,7 @@ def test_cli_capture_prints_packets_and_writes_the_file(lab, capdir):
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(timeout=10)
+        kill_leftover(pid)
     assert len(syn_lines(stdout.splitlines(), f"{SRV}.8080")) >= 2, stdout + stderr
     assert len(syn_lines(read_pcap(str(out)), f"{SRV}.8080")) >= 2
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
@@ -641,3 +651,87 @@ def test_threads_of_a_closed_manager_are_gone(lab, capdir):
     mgr.close()
     assert mgr.pids() == []
     assert wait_for(lambda: not ({t.name for t in threading.enumerate()} - before), timeout=10), threading.enumerate()
+
+
+APP_SCRIPT = """
+import os, sys
+from textual.app import App
+from textual.widgets import Static
+from tui.core.capture import CaptureManager, CaptureSpec
+from tui.core.namespaces import NetNS, ns_inode_of_path
+from tui.screens.capture import open_capture_list
+
+name, directory, status = sys.argv[1:4]
+path = "/run/netns/" + name
+ns = NetNS(ns_inode_of_path(path), "netns", name, path=path)
+
+
+class Tiny(App):
+    def compose(self):
+        yield Static("app")
+
+    def on_mount(self):
+        self.mgr = CaptureManager(directory=directory)
+        self.run_worker(self.start, thread=True)  # like the form: a short-lived worker thread
+
+    def start(self):
+        cid = self.mgr.start(CaptureSpec(ns, "tcp", duration=120))
+        self.mgr.wait_listening(cid)
+        self.call_from_thread(open_capture_list, self, self.mgr)
+        with open(status + ".tmp", "w") as f:
+            f.write(str(self.mgr.pids()[0]))
+        os.rename(status + ".tmp", status)
+
+    def on_unmount(self):
+        self.mgr.close()
+
+
+Tiny().run()
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "SIGINT", "SIGKILL", "ctrl+q"])
+def test_a_textual_app_on_a_terminal_leaves_no_tcpdump(lab, capdir, how):
+    """A real Textual app on a pty starts a capture from a worker thread, then dies or quits."""
+    _need_tcpdump()
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    ns = lab.add("app")
+    status = capdir / "pid"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    p = subprocess.Popen([sys.executable, "-c", APP_SCRIPT, ns, str(capdir / "out"), str(status)],
+                         stdin=slave, stdout=slave, stderr=slave, env=_cli_env(capdir), start_new_session=True)
+    os.close(slave)
+
+    def drain() -> None:  # keep the pty empty so the app never blocks writing its screen
+        while True:
+            try:
+                if not os.read(master, 65536):
+                    return
+            except OSError:
+                return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    pid = 0
+    try:
+        assert wait_for(status.exists, timeout=30), "the app did not start its capture"
+        pid = int(status.read_text())
+        assert tcpdump_alive(pid)
+        if how == "ctrl+q":
+            os.write(master, b"\x11")  # Textual's quit key, typed on the terminal
+        else:
+            os.kill(p.pid, getattr(signal, how))
+        p.wait(timeout=30)
+        assert wait_for(lambda: not tcpdump_alive(pid), timeout=10), f"tcpdump {pid} outlived the app ({how})"
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
+        os.close(master)
+        reader.join(timeout=5)
+        kill_leftover(pid)

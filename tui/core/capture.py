@@ -32,6 +32,7 @@ How a capture is started, and why:
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -489,6 +491,9 @@ class CaptureManager:
         self._lock = threading.Lock()
         self._next_id = 1
         self._closed = False
+        # a normal interpreter exit stops tcpdumps cleanly (files flushed) even if the app
+        # forgot close(); a hard death is covered by PR_SET_PDEATHSIG
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- starting -----------------------------------------------------------------------
     def start(self, spec: CaptureSpec, baseline: dict[str, int] | None = None, check: bool = True) -> int:
@@ -582,34 +587,55 @@ class CaptureManager:
         cap.done_event.set()
 
     @staticmethod
-    def _terminate(cap: _Capture) -> None:
-        """SIGTERM (tcpdump flushes and prints its counts), SIGKILL after a grace period."""
-        try:
-            cap.proc.send_signal(signal.SIGTERM)
-        except ProcessLookupError:
-            return
+    def _signal(cap: _Capture, sig: int) -> None:
+        if cap.proc.returncode is None:
+            try:
+                cap.proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
+    @staticmethod
+    def _reap(cap: _Capture) -> None:
+        """Give a signalled tcpdump STOP_GRACE seconds to flush and exit, then SIGKILL."""
         try:
             cap.proc.wait(timeout=STOP_GRACE)
         except subprocess.TimeoutExpired:
             cap.proc.kill()
+            cap.proc.wait(timeout=5)
 
-    # -- control --------------------------------------------------------------------------
-    def stop(self, cid: int, wait: bool = True, reason: str = "stopped") -> None:
-        cap = self._get(cid)
+    def _terminate(self, cap: _Capture) -> None:
+        # SIGTERM: tcpdump flushes the file and prints its counts
+        self._signal(cap, signal.SIGTERM)
+        self._reap(cap)
+
+    @staticmethod
+    def _mark(cap: _Capture, reason: str) -> None:
         with cap.lock:
             if cap.exit_code is None and not cap.end_reason:
                 cap.end_reason = reason
             cap.stop_requested = True
-        if cap.proc.returncode is None:
-            threading.Thread(target=self._terminate, args=(cap,), daemon=True).start()
+
+    # -- control --------------------------------------------------------------------------
+    def stop(self, cid: int, wait: bool = True, reason: str = "stopped") -> None:
+        cap = self._get(cid)
+        self._mark(cap, reason)
+        self._signal(cap, signal.SIGTERM)
         if wait:
-            cap.done_event.wait(STOP_GRACE + 2)
+            self._reap(cap)
+            cap.done_event.wait(2)
+        elif cap.proc.returncode is None:  # the UI must not block: escalate in the background
+            threading.Thread(target=self._reap, args=(cap,), name=f"synscope-capture-{cid}-stop", daemon=True).start()
 
     def stop_all(self, reason: str = "stopped") -> None:
-        for cid in self.ids():
-            self.stop(cid, wait=False, reason=reason)
-        for cap in self._all():
-            cap.done_event.wait(STOP_GRACE + 2)
+        """Signal every tcpdump at once, then reap them (no new threads: safe at exit)."""
+        caps = self._all()
+        for cap in caps:
+            self._mark(cap, reason)
+            self._signal(cap, signal.SIGTERM)
+        for cap in caps:
+            self._reap(cap)
+        for cap in caps:
+            cap.done_event.wait(2)
 
     def close(self) -> None:
         """Stop every capture and the spawner. Idempotent; the app calls it on exit."""
@@ -718,6 +744,12 @@ class CaptureManager:
             if cap.exit_code is not None:
                 cap.frozen_deltas = deltas
             return deltas
+
+
+def _close_at_exit(ref: weakref.ref) -> None:
+    manager = ref()
+    if manager is not None:
+        manager.close()
 
 
 # -- interactive -----------------------------------------------------------------------
