@@ -735,3 +735,77 @@ def test_a_textual_app_on_a_terminal_leaves_no_tcpdump(lab, capdir, how):
         os.close(master)
         reader.join(timeout=5)
         kill_leftover(pid)
+
+
+SUSPEND_SCRIPT = APP_SCRIPT.replace(
+    "import os, sys\n",
+    "import os, sys, fcntl, termios\nfcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pty is this session's terminal\n",
+)
+
+
+def test_the_terminal_key_suspends_runs_tcpdump_in_the_namespace_and_returns(lab, capdir):
+    """`i` in a real Textual app on a pty: tcpdump on the terminal, Ctrl+C, Enter, back in the app."""
+    _need_tcpdump()
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    ns = lab.add("sus")
+    status = capdir / "pid"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    p = subprocess.Popen([sys.executable, "-c", SUSPEND_SCRIPT, ns, str(capdir / "out"), str(status)],
+                         stdin=slave, stdout=slave, stderr=slave, env=_cli_env(capdir), start_new_session=True)
+    os.close(slave)
+    out = bytearray()
+    lock = threading.Lock()
+
+    def drain() -> None:
+        while True:
+            try:
+                b = os.read(master, 65536)
+            except OSError:
+                return
+            if not b:
+                return
+            with lock:
+                out.extend(b)
+
+    def seen(token: bytes) -> bool:
+        with lock:
+            return token in out
+
+    def interactive_tcpdumps() -> list[int]:
+        return [c for c in _children(p.pid) if tcpdump_alive(c) and "-w" not in cmdline(c)]
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    pid = inter = 0
+    try:
+        assert wait_for(status.exists, timeout=30), "the app did not start its capture"
+        pid = int(status.read_text())
+        os.write(master, b"i")  # the capture pane has the focus: tcpdump in the terminal
+        assert wait_for(lambda: seen(b"listening on"), timeout=20), bytes(out)[-2000:]
+        found = wait_for(interactive_tcpdumps, timeout=10)
+        assert found and len(found) == 1
+        inter = found[0]
+        assert os.stat(f"/proc/{inter}/ns/net").st_ino == netns(ns).inode
+        assert cmdline(inter)[-2:] == ["--", "tcp"]  # the selected capture's filter
+        os.write(master, b"\x03")  # Ctrl+C: ends tcpdump, not the app
+        assert wait_for(lambda: seen(b"press Enter"), timeout=10), bytes(out)[-2000:]
+        assert wait_for(lambda: not tcpdump_alive(inter), timeout=10)
+        assert p.poll() is None and tcpdump_alive(pid)  # the app and its background capture go on
+        os.write(master, b"\r")  # back to the app
+        assert wait_for(lambda: seen(b"\x1b[?1049h") and out.rfind(b"\x1b[?1049h") > out.find(b"press Enter"), timeout=10)
+        os.write(master, b"\x11")  # and quit
+        p.wait(timeout=30)
+        assert wait_for(lambda: not tcpdump_alive(pid), timeout=10)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=10)
+        os.close(master)
+        reader.join(timeout=5)
+        kill_leftover(pid)
+        kill_leftover(inter)

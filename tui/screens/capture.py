@@ -51,7 +51,9 @@ from widgets.capture_summary import CaptureSummary
 
 __all__ = ["CaptureForm", "CaptureScreen", "HistoryOf", "open_capture", "open_capture_list"]
 
-HistoryOf = Callable[[int], "NsHistory | None"]
+# history_of(inode) -> NsHistory | None; a callable returning the values dict itself (e.g. a
+# data source's lock-protected ``values(inode)``) works too
+HistoryOf = Callable[[int], "NsHistory | dict[str, int] | None"]
 REFRESH = 0.25  # seconds between looks at the captures (cheap: counters and a few stats)
 
 
@@ -59,6 +61,8 @@ def _values_of(history_of: HistoryOf | None, inode: int) -> dict[str, int] | Non
     if history_of is None:
         return None
     h = history_of(inode)
+    if isinstance(h, dict):
+        return h or None  # {}: no sample of that namespace yet
     return h.values() if h is not None else None
 
 
