@@ -556,7 +556,7 @@ def test_cli_capture_prints_packets_and_writes_the_file(lab, capdir):
     srv, cli = pair(lab)
     serve(lab, srv, 8080)
     out = capdir / "one.pcap"
-    p, pid = _start_cli(srv, capdir, "--preset", "syn", "-w", str(out), "--files", "1")
+    p, pid = _start_cli(srv, capdir, "--preset", "syn", "-w", str(out))  # -w: exactly that file
     try:
         assert cmdline(pid)[cmdline(pid).index("-w") + 1] == str(out)
         connect(lab, cli, 2, 8080)

@@ -24,11 +24,12 @@ from tui.core.sources import default_sources
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    presets = "; ".join(f"{p.name}: {p.title}" for p in PRESETS.values())
+    presets = "; ".join(f"{p.name}: {p.title}" for p in PRESETS.values() if p.name != "custom")
     p = sub.add_parser(
         "capture",
         help="run tcpdump inside one namespace, write a bounded pcap, print packets as they come",
-        description=f"Capture packets inside the namespace NS matches (like --ns). Presets: {presets}.",
+        description=f"Capture packets inside the namespace NS matches (like --ns). Presets: {presets}. "
+        "Or your own filter with --filter. The pcap is bounded by a ring of files and a duration.",
     )
     p.add_argument("ns", metavar="NS", help="namespace: name, pod, container, k8s namespace, label key=value, net:[inode]")
     what = p.add_mutually_exclusive_group()
@@ -37,10 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", metavar="N", help="the port for --preset port")
     p.add_argument("-i", "--interface", default="any", metavar="IF", help="interface inside the namespace (default any)")
     p.add_argument("--duration", type=float, default=DEFAULT_DURATION, metavar="S", help=f"stop after S seconds (default {DEFAULT_DURATION:g})")
-    p.add_argument("-w", dest="write", metavar="FILE", help="pcap file to write (with --files > 1 tcpdump appends 0, 1, ...)")
+    p.add_argument("-w", dest="write", metavar="FILE", help="pcap file to write; with -w the ring is 1 file unless --files says more (then tcpdump appends 0, 1, ...)")
     p.add_argument("--dir", metavar="DIR", help="directory for the pcap (default $SYNSCOPE_CAPTURE_DIR or ~/.cache/synscope/captures)")
     p.add_argument("--file-mb", type=int, default=DEFAULT_FILE_MB, metavar="MB", help=f"size of each ring file, millions of bytes (default {DEFAULT_FILE_MB})")
-    p.add_argument("--files", type=int, default=DEFAULT_FILE_COUNT, metavar="N", help=f"files in the ring (default {DEFAULT_FILE_COUNT})")
+    p.add_argument("--files", type=int, default=None, metavar="N", help=f"files in the ring (default {DEFAULT_FILE_COUNT}; 1 with -w)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the decoded packets")
     p.set_defaults(func=run)
 
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         preset, bpf = build_filter(args, ns)
         spec = CaptureSpec(
             ns=ns, filter=bpf, preset=preset, interface=args.interface, duration=args.duration,
-            file_mb=args.file_mb, file_count=args.files, path=args.write,
+            file_mb=args.file_mb, file_count=args.files or (1 if args.write else DEFAULT_FILE_COUNT), path=args.write,
         )  # fmt: skip
         manager = CaptureManager(directory=args.dir)
     except CaptureError as exc:
