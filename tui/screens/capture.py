@@ -60,7 +60,10 @@ REFRESH = 0.25  # seconds between looks at the captures (cheap: counters and a f
 def _values_of(history_of: HistoryOf | None, inode: int) -> dict[str, int] | None:
     if history_of is None:
         return None
-    h = history_of(inode)
+    try:
+        h = history_of(inode)
+    except Exception:  # the deltas are extra: a failing lookup must not stop the pane
+        return None
     if isinstance(h, dict):
         return h or None  # {}: no sample of that namespace yet
     return h.values() if h is not None else None
