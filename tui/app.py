@@ -36,6 +36,7 @@ from widgets.status_line import StatusInfo
 __all__ = ["SynscopeApp", "run"]
 
 SORT_ORDER = tuple(SORTS)
+CHART_EVERY = 3.0  # seconds of sample time between two chart redraws of the same counter
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,11 @@ class SynscopeApp(App[int]):
         self.slow = False
         self._chart_key: str | None = None
         self._tick_timer = None
+        self._detail_worker = None
+        self._chart_drawn: tuple[tuple[int, str | None] | None, float] = (None, 0.0)
+        self._sample_worker = None
+        self._tick_again = False
+        self._pending_detail: DetailRequest | None = None
         self._hostname = "" if source.scripted else socket.gethostname()
         self._closing = False
 
@@ -166,8 +172,16 @@ class SynscopeApp(App[int]):
 
     # -- sampling --------------------------------------------------------------------------
     def request_tick(self) -> None:
-        """Take one sample now (tests call this when autotick is off)."""
-        self._sample(self._detail_request())
+        """Take one sample now (tests call this when autotick is off).
+
+        While a tick is still running, nothing new starts (ticks never overlap); one more
+        tick follows as soon as it finishes.
+        """
+        if self._sample_worker is not None and not self._sample_worker.is_finished:
+            self._tick_again = True
+            return
+        self._tick_again = False
+        self._sample_worker = self._sample(self._detail_request())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sample")
     def _sample(self, request: DetailRequest) -> None:
@@ -188,7 +202,12 @@ class SynscopeApp(App[int]):
 
     def _schedule_next(self, took: float) -> None:
         self.slow = took > self.interval
-        if not self.autotick or self._closing:
+        if self._closing:
+            return
+        if self._tick_again:
+            self._tick_timer = self.set_timer(0.01, self.request_tick)
+            return
+        if not self.autotick:
             return
         # the next tick starts one interval after this one started; a tick slower than the
         # interval is followed at once by the next one (skipped, never queued)
@@ -218,10 +237,16 @@ class SynscopeApp(App[int]):
         return DetailRequest(ns, self.all_counters, self.baselines.get(ns) if ns is not None else None, self._chart_key)
 
     def refresh_detail(self) -> None:
-        """Recompute the selected namespace's detail now (selection, toggle, baseline)."""
-        self._load_detail(self._detail_request())
+        """Recompute the selected namespace's detail now (selection, toggle, baseline).
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+        Requests coalesce: while one computation runs, only the newest request waits, so
+        holding down an arrow key never piles up threads (and nothing is cancelled midway).
+        """
+        self._pending_detail = self._detail_request()
+        if self._detail_worker is None or self._detail_worker.is_finished:
+            self._detail_worker = self._load_detail(self._pending_detail)
+
+    @work(thread=True, exit_on_error=False, group="detail")
     def _load_detail(self, request: DetailRequest) -> None:
         try:
             detail = self._compute_detail(request)
@@ -231,6 +256,10 @@ class SynscopeApp(App[int]):
         self.post_message(DetailReady(detail, request))
 
     def on_detail_ready(self, msg: DetailReady) -> None:
+        if self._pending_detail is not None and self._pending_detail != msg.request:
+            self._detail_worker = self._load_detail(self._pending_detail)  # the newest request
+            return
+        self._pending_detail = None
         if msg.request != self._detail_request():
             return  # the user moved on meanwhile
         self.latest_detail = msg.detail
@@ -275,9 +304,24 @@ class SynscopeApp(App[int]):
         self._main.panel.show(detail, empty=empty)
         if self._chart_key is None and detail is not None:
             self._chart_key = self._main.panel.focus_key
-        if self.chart_on:
-            self._main.chart.show(detail)
+        if self.chart_on and self._chart_due(detail):
+            self._main.chart.show(detail, ns.name if ns is not None else "")
         self._render_detail_title()
+
+    def _chart_due(self, detail: NsDetail | None) -> bool:
+        """Redraw the chart on a new counter/namespace at once, else at most every CHART_EVERY s.
+
+        A plotext redraw costs tens of ms at 200x60 and the chart spans the whole history
+        (15 min at 1 s): redrawing it every second would be the most expensive thing on
+        screen for a change of one pixel column.
+        """
+        if detail is None:
+            return True
+        key = (detail.inode, detail.chart_key)
+        if key != self._chart_drawn[0] or detail.time - self._chart_drawn[1] >= CHART_EVERY or detail.time < self._chart_drawn[1]:
+            self._chart_drawn = (key, detail.time)
+            return True
+        return False
 
     def _render_title(self) -> None:
         table = self._main.table
@@ -342,7 +386,9 @@ class SynscopeApp(App[int]):
         m = self._main
         m.set_class(self.chart_on, "-chart")
         if self.chart_on and self.detail is not None:
-            m.chart.show(self.detail)
+            self._chart_drawn = (None, 0.0)
+            ns = self.selected_namespace
+            m.chart.show(self.detail, ns.name if ns is not None else "")
 
     # -- actions ---------------------------------------------------------------------------
     def _typing(self) -> bool:

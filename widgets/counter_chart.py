@@ -7,6 +7,7 @@ Takes the points the sampling thread prepared (:class:`~tui.source.NsDetail` ``c
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual_plotext import PlotextPlot
 
 from tui.core.counters import is_gauge
@@ -27,7 +28,7 @@ class CounterChart(PlotextPlot):
         self._last: tuple | None = None
 
     def show(self, detail: NsDetail | None, ns_name: str = "") -> None:
-        state = (detail.chart_key, detail.chart_x, detail.chart_y) if detail else None
+        state = (detail.chart_key, detail.chart_x, detail.chart_y, ns_name) if detail else None
         if state == self._last:
             return
         self._last = state
@@ -43,7 +44,8 @@ class CounterChart(PlotextPlot):
             return
         key = detail.chart_key
         gauge = is_gauge(key)
-        self.border_title = f"{nstat_name(key)} {'(value)' if gauge else 'per second'}"
+        title = f"{nstat_name(key)} {'(value)' if gauge else 'per second'}"
+        self.border_title = escape(f"{ns_name} · {title}" if ns_name else title)
         if detail.chart_x:
             plt.plot(list(detail.chart_x), list(detail.chart_y), marker="braille", color="red" if not gauge else "cyan")
             lo = min(detail.chart_x)

@@ -1,10 +1,12 @@
 """The namespace table: one row per network namespace, trouble lit and sorted first.
 
-Takes data (namespaces + their :class:`~tui.source.NsSummary`), does no I/O. Updates are
-incremental: a row whose cells did not change is not touched, a changed cell goes through
-``update_cell``, rows are added/removed as namespaces come and go, and the table is only
-re-sorted when the order actually changed. With 500 mostly idle namespaces a tick touches a
-handful of cells.
+Takes data (namespaces + their :class:`~tui.source.NsSummary`), does no I/O.
+
+A Line-API widget (``ScrollView`` + ``render_line``), not a ``DataTable``: DataTable keys
+its cell render cache on a table-wide update counter, so one ``update_cell`` re-renders
+every visible cell (~100 ms per tick at 500 namespaces). Here each row's rendered line
+(a ``Strip``) is cached per namespace and rebuilt only when that row's inputs changed; a
+tick re-renders only changed rows, and painting is a lookup of cached strips.
 
 Lit rows carry a marker *and* a colour (colour alone fails on a monochrome terminal and for
 colour-blind readers): ``S`` = a SYN-trouble counter moved in the latest tick, ``D`` = a
@@ -16,11 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from tui.core.namespaces import KIND_RANK, NetNS
 from tui.source import RECENT_S, NsSummary
@@ -62,28 +68,37 @@ def trend_text(trend: tuple[int, ...], width: int, style: str) -> Text:
     return _t(chars, style, "right")
 
 
-class _Mark(Text):
-    """The marker cell; carries its row's inode so a sort key can find the row's place."""
-
-    inode: int = 0
-
-
 @dataclass(frozen=True)
 class _Layout:
     wide: bool
+    width: int
     name_w: int
     columns: tuple[tuple[str, str, int], ...]  # (key, label, width)
 
 
-class NamespaceTable(DataTable):
+_RIGHT = frozenset({"pid", "syn", "dack", "retrans", "last", "trend"})
+
+
+class NamespaceTable(ScrollView, can_focus=True):
     """Namespaces with their SYN-trouble, delayed-ACK and retransmit rates."""
 
     DEFAULT_CSS = """
-    NamespaceTable { height: auto; }
+    NamespaceTable { height: auto; max-height: 100%; }
+    NamespaceTable > .namespace-table--header { text-style: bold; background: $panel; }
+    NamespaceTable > .namespace-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+    NamespaceTable:blur > .namespace-table--cursor { background: $block-cursor-blurred-background; text-style: bold; }
     """
+
+    COMPONENT_CLASSES = {"namespace-table--header", "namespace-table--cursor"}
 
     BINDINGS = [
         Binding("enter", "open_detail", "Detail", show=False, id="table.detail"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table.pageup"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table.pagedown"),
+        Binding("home", "cursor_to(0)", "First", show=False, id="table.home"),
+        Binding("end", "cursor_to(-1)", "Last", show=False, id="table.end"),
     ]
 
     class Selected(Message):
@@ -98,19 +113,25 @@ class NamespaceTable(DataTable):
         """Enter on a row: the user wants the detail panel."""
 
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(cursor_type="row", zebra_stripes=False, **kw)
+        super().__init__(**kw)
         self.sort_key = "trouble"
         self.sort_reverse = False
         self.recent_s = RECENT_S
         self._layout: _Layout | None = None
-        self._cells: dict[int, tuple] = {}  # inode -> last rendered cell inputs
+        self._inputs: dict[int, tuple] = {}  # inode -> the inputs its cached strip was built from
+        self._cells: dict[int, dict[str, Text]] = {}  # inode -> rendered cells (tests read them)
+        self._strips: dict[int, Strip] = {}  # inode -> the row's line, without cursor style
+        self._header: Strip | None = None
         self._order: list[int] = []
         self._ns: dict[int, NetNS] = {}
         self._sum: dict[int, NsSummary] = {}
         self._now = 0.0
         self._selected: int | None = None
-        self._moving_cursor = False
+        self.cursor_row = 0
         self.total = 0
+        self.rows_rendered = 0  # rows whose strip was rebuilt (the benchmark reads it)
+        self._style_key: tuple | None = None
+        self._style_val: tuple[Style, Style, Style] = (Style(), Style(), Style())
 
     # -- public API -----------------------------------------------------------------------
     @property
@@ -129,9 +150,21 @@ class NamespaceTable(DataTable):
     def order(self) -> list[int]:
         return list(self._order)
 
+    def row_at(self, index: int) -> int:
+        return self._order[index]
+
+    def get_cell(self, inode: int | str, column: str) -> Text:
+        return self._row_cells(int(inode))[column]
+
+    def _row_cells(self, inode: int) -> dict[str, Text]:
+        cells = self._cells.get(inode)
+        if cells is None:
+            cells = self._cells[inode] = self._render_cells(inode, self._inputs[inode])
+        return cells
+
     def show(self, namespaces: Iterable[NetNS], summaries: dict[int, NsSummary], now: float,
              keep: Callable[[NetNS], bool] | None = None, total: int | None = None) -> None:
-        """Show these namespaces (already filtered by ``keep``), incrementally."""
+        """Show these namespaces (those ``keep`` accepts); only changed rows are re-rendered."""
         all_ns = list(namespaces)
         self.total = len(all_ns) if total is None else total
         rows = [ns for ns in all_ns if keep is None or keep(ns)]
@@ -140,35 +173,36 @@ class NamespaceTable(DataTable):
         self._sum = summaries
         layout = self._compute_layout()
         if layout != self._layout:
-            self._rebuild_columns(layout)
-        order = self._sorted([ns.inode for ns in rows])
-        current = set(self._cells)
-        wanted = set(order)
-        for inode in current - wanted:
-            try:
-                self.remove_row(str(inode))
-            except RowDoesNotExist:
-                pass
-            del self._cells[inode]
-        for inode in order:
-            cells = self._cell_inputs(inode)
-            old = self._cells.get(inode)
-            if old is None:
-                self.add_row(*self._render_cells(inode, cells), key=str(inode))
-            elif old != cells:
-                self._update_row(inode, old, cells)
-            self._cells[inode] = cells
-        if order != self._order or (current - wanted) or (wanted - current):
-            pos = {inode: i for i, inode in enumerate(order)}
-            self.sort("mark", key=lambda m: pos.get(getattr(m, "inode", 0), 0))
-            self._order = order
-            self._follow_selection()
-        elif self._selected is None and order:
-            self._follow_selection()
+            self._layout = layout
+            self._inputs.clear()
+            self._strips.clear()
+            self._cells.clear()
+            self._header = None
+        for gone in set(self._inputs) - set(self._ns):
+            del self._inputs[gone]
+            self._strips.pop(gone, None)
+            self._cells.pop(gone, None)
+        for inode in self._ns:
+            inputs = self._cell_inputs(inode)
+            if self._inputs.get(inode) != inputs:
+                self._inputs[inode] = inputs
+                # cells and line are rebuilt lazily, only for rows that get painted
+                self._strips.pop(inode, None)
+                self._cells.pop(inode, None)
+        self._order = self._sorted(list(self._ns))
+        self.virtual_size = Size(layout.width, len(self._order) + 1)
+        self._follow_selection()
+        self.refresh()
 
     def select_inode(self, inode: int) -> None:
+        """Select a namespace programmatically (as if the user moved the cursor there)."""
+        if inode not in self._ns:
+            return
+        changed = inode != self._selected
         self._selected = inode
         self._follow_selection()
+        if changed:
+            self.post_message(self.Selected(self, self._ns[inode]))
 
     def set_sort(self, key: str, reverse: bool | None = None) -> None:
         if key not in SORTS:
@@ -176,13 +210,6 @@ class NamespaceTable(DataTable):
         self.sort_key = key
         if reverse is not None:
             self.sort_reverse = reverse
-
-    def relayout(self) -> None:
-        """Re-render everything (after a resize changed the column set)."""
-        self._layout = None
-        self._cells.clear()
-        self._order = []
-        self.show(list(self._ns.values()), self._sum, self._now, total=self.total)
 
     # -- layout ---------------------------------------------------------------------------
     def _compute_layout(self) -> _Layout:
@@ -196,24 +223,15 @@ class NamespaceTable(DataTable):
             fixed = [("kind", "kind", 5), ("pid", "pid", 7), ("syn", "SYN/s", 5), ("dack", "dACK/s", 6),
                      ("retrans", "retx/s", 6), ("trend", "trend", 6)]
         ncols = len(fixed) + 2
-        used = 2 + sum(w for _, _, w in fixed) + 2 * ncols + 2  # padding 1 each side, scrollbar
+        used = 2 + sum(w for _, _, w in fixed) + ncols + 1  # one space between columns, scrollbar
         name_w = max(12, width - used)
         if wide:
             name_w = min(name_w, 64)
-        return _Layout(wide, name_w, (("mark", " ", 2), ("name", "name", name_w), *fixed))
-
-    def _rebuild_columns(self, layout: _Layout) -> None:
-        self.clear(columns=True)
-        self._cells.clear()
-        self._order = []
-        self._layout = layout
-        for key, label, width in layout.columns:
-            justify = "right" if key in ("pid", "syn", "dack", "retrans", "last", "trend") else "left"
-            self.add_column(Text(label, justify=justify), width=width, key=key)
+        return _Layout(wide, width, name_w, (("mark", " ", 2), ("name", "name", name_w), *fixed))
 
     def on_resize(self) -> None:
         if self._layout is not None and self._compute_layout() != self._layout:
-            self.relayout()
+            self.show(list(self._ns.values()), self._sum, self._now, total=self.total)
 
     # -- cells ----------------------------------------------------------------------------
     def _recent(self, s: NsSummary) -> bool:
@@ -222,33 +240,31 @@ class NamespaceTable(DataTable):
     def _cell_inputs(self, inode: int) -> tuple:
         """Everything a row's rendering depends on; equal tuples -> nothing to redraw."""
         ns = self._ns[inode]
-        s = self._sum.get(inode) or NsSummary(inode)
-        ago = None if s.last_moved is None else int(self._now - s.last_moved)
-        recent = self._recent(s)
+        s = self._sum.get(inode) or _EMPTY
         wide = self._layout.wide if self._layout else False
+        ago = None if (s.last_moved is None or not wide) else int(self._now - s.last_moved)
         return (
-            ns.name, ns.kind, ns.k8s_namespace, ns.pid, s.syn_lit, s.dack_lit, recent,
-            fmt_rate(s.syn_rate), fmt_rate(s.dack_rate), fmt_rate(s.retrans_rate), s.trend,
-            ago if wide else None,
+            ns.name, ns.kind, ns.k8s_namespace, ns.pid, s.syn_lit, s.dack_lit, self._recent(s),
+            fmt_rate(s.syn_rate), fmt_rate(s.dack_rate), fmt_rate(s.retrans_rate), s.trend, ago,
         )
 
-    def _render_cells(self, inode: int, c: tuple) -> list:
+    def _render_cells(self, inode: int, c: tuple) -> dict[str, Text]:
         assert self._layout is not None
         name, kind, k8s, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago = c
         style = "bold red" if syn_lit else ("bold yellow" if dack_lit else "")
-        mark = _Mark((("S" if syn_lit else " ") + ("D" if dack_lit else " ")) if (syn_lit or dack_lit) else (" ·" if recent else "  "),
-                     style="bold reverse red" if syn_lit else ("bold reverse yellow" if dack_lit else "dim"), end="")
-        mark.inode = inode
+        if syn_lit or dack_lit:
+            mark = _t(("S" if syn_lit else " ") + ("D" if dack_lit else " "), "bold reverse red" if syn_lit else "bold reverse yellow")
+        else:
+            mark = _t(" ·" if recent else "  ", "dim")
         name_t = Text(no_wrap=True, overflow="ellipsis", end="")
         if k8s and not self._layout.wide:
             name_t.append(f"{k8s}/", style="dim")
         name_t.append(name, style=style)
-        name_t.truncate(self._layout.name_w, overflow="ellipsis")
-        cells: dict[str, object] = {
+        return {
             "mark": mark,
             "name": name_t,
             "kind": _t(KIND_SHORT.get(kind, kind) if not self._layout.wide else kind, "dim" if kind == "proc" else ""),
-            "k8s": _trunc(k8s, 16),
+            "k8s": _t(k8s),
             "pid": _t(str(pid) if pid else "-", "" if pid else "dim", "right"),
             "syn": _t(syn, "bold red" if syn_lit else "dim", "right"),
             "dack": _t(dack, "bold yellow" if dack_lit else "dim", "right"),
@@ -256,29 +272,95 @@ class NamespaceTable(DataTable):
             "trend": trend_text(trend, 14 if self._layout.wide else 6, "red" if syn_lit else ("yellow" if dack_lit else "cyan")),
             "last": _t("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim", "right"),
         }
-        return [cells[k] for k, _, _ in self._layout.columns]
 
-    def _update_row(self, inode: int, old: tuple, new: tuple) -> None:
+    def _line(self, cells: dict[str, Text]) -> Strip:
+        """One row as a Strip: every cell cut or padded to its column (cell widths, not len).
+
+        The common cell (ASCII, one style) becomes one Segment directly; only names with
+        several styles or wide characters go through rich's Text rendering.
+        """
         assert self._layout is not None
-        rendered = self._render_cells(inode, new)
-        row_key = str(inode)
-        # only cells whose inputs changed; the index map is fixed per layout
-        deps = _DEPS_WIDE if self._layout.wide else _DEPS_NARROW
-        for (key, _, _), value in zip(self._layout.columns, rendered):
-            idx = deps[key]
-            if any(old[i] != new[i] for i in idx):
-                try:
-                    self.update_cell(row_key, key, value)
-                except CellDoesNotExist:
-                    pass
+        segs: list[Segment] = []
+        console = self.app.console
+        for i, (key, _, width) in enumerate(self._layout.columns):
+            if i:
+                segs.append(_SPACE)
+            cell = cells[key]
+            plain = cell.plain
+            right = key in _RIGHT
+            if not cell.spans and plain.isascii():
+                if len(plain) > width:
+                    plain = plain[: width - 1] + "…"
+                plain = plain.rjust(width) if right else plain.ljust(width)
+                segs.append(Segment(plain, _style(cell.style)))
+                continue
+            cell = cell.copy()
+            cell.truncate(width, overflow="ellipsis")
+            pad = width - cell.cell_len
+            if pad > 0:
+                if right:
+                    segs.append(Segment(" " * pad))
+                else:
+                    cell.append(" " * pad)
+            segs.extend(s for s in cell.render(console) if s.text)
+        return Strip(segs).simplify()
+
+    def _header_strip(self) -> Strip:
+        if self._header is None:
+            assert self._layout is not None
+            cells = {key: _t(label, "", "right" if key in _RIGHT else "left") for key, label, _ in self._layout.columns}
+            self._header = self._line(cells)
+        return self._header
+
+    # -- Line API ---------------------------------------------------------------------------
+    def _styles(self) -> tuple[Style, Style, Style]:
+        """(base, header, cursor) styles; looked up once per theme/focus state, not per line."""
+        key = (self.app.theme, self.has_focus, self.app.current_theme.dark if hasattr(self.app, "current_theme") else None)
+        if self._style_key != key:
+            self._style_key = key
+            self._style_val = (
+                self.rich_style,
+                self.get_component_rich_style("namespace-table--header"),
+                self.get_component_rich_style("namespace-table--cursor"),
+            )
+        return self._style_val
+
+    def on_focus(self) -> None:
+        self._style_key = None
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._style_key = None
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self._layout is None:
+            return Strip.blank(width)
+        base, header, cursor = self._styles()
+        if y == 0:
+            return self._header_strip().apply_style(header).adjust_cell_length(width, header)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self._order):
+            return Strip.blank(width, base)
+        inode = self._order[index]
+        strip = self._strips.get(inode)
+        if strip is None:
+            strip = self._strips[inode] = self._line(self._row_cells(inode))
+            self.rows_rendered += 1
+        if index == self.cursor_row:
+            return strip.apply_style(base + cursor).adjust_cell_length(width, base + cursor)
+        return strip.apply_style(base).adjust_cell_length(width, base)
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
+        return len(self._order) + 1
 
     # -- sorting & selection -----------------------------------------------------------------
     def _sorted(self, inodes: list[int]) -> list[int]:
         ns, su, key = self._ns, self._sum, self.sort_key
-        empty = NsSummary(0)
 
         def s(i: int) -> NsSummary:
-            return su.get(i) or empty
+            return su.get(i) or _EMPTY
 
         if key == "trouble":
             def k(i: int):  # type: ignore[no-untyped-def]
@@ -305,48 +387,70 @@ class NamespaceTable(DataTable):
     def _follow_selection(self) -> None:
         """Keep the cursor on the selected namespace wherever sorting moved it."""
         if not self._order:
+            self.cursor_row = 0
             if self._selected is not None:
                 self._selected = None
                 self.post_message(self.Selected(self, None))
             return
         if self._selected not in self._ns:
-            self._selected = self._order[0]
+            self._selected = self._order[min(self.cursor_row, len(self._order) - 1)]
             self.post_message(self.Selected(self, self._ns[self._selected]))
-        row = self._order.index(self._selected)
-        if self.cursor_row != row:
-            self._moving_cursor = True
-            self.move_cursor(row=row, animate=False)
+        self.cursor_row = self._order.index(self._selected)
+        self._scroll_cursor_into_view()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        if self._moving_cursor:
-            self._moving_cursor = False
+    def _scroll_cursor_into_view(self) -> None:
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def _move_to(self, row: int) -> None:
+        if not self._order:
             return
-        try:
-            inode = int(event.row_key.value or 0)
-        except ValueError:
-            return
-        if inode != self._selected and inode in self._ns:
+        row = max(0, min(len(self._order) - 1, row))
+        self.cursor_row = row
+        inode = self._order[row]
+        if inode != self._selected:
             self._selected = inode
             self.post_message(self.Selected(self, self._ns[inode]))
+        self._scroll_cursor_into_view()
+        self.refresh()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()  # a mouse click only selects; enter (our binding) opens the detail
+    def action_cursor(self, step: int) -> None:
+        self._move_to(self.cursor_row + step)
+
+    def action_page(self, step: int) -> None:
+        self._move_to(self.cursor_row + step * max(1, self.size.height - 2))
+
+    def action_cursor_to(self, row: int) -> None:
+        self._move_to(row if row >= 0 else len(self._order) - 1)
 
     def action_open_detail(self) -> None:
         self.post_message(self.DetailRequested())
 
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self._move_to(int(self.scroll_y) + event.y - 1)
 
-# which cell-input indices each column depends on (see _cell_inputs)
-_DEPS_NARROW = {"mark": (4, 5, 6), "name": (0, 2, 4, 5), "kind": (1,), "pid": (3,), "syn": (4, 7), "dack": (5, 8),
-                "retrans": (9,), "trend": (4, 5, 10), "k8s": (2,), "last": (4, 5, 11)}
-_DEPS_WIDE = _DEPS_NARROW
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.refresh()
 
 
-def _trunc(s: str, width: int) -> Text:
-    t = Text(s, no_wrap=True, overflow="ellipsis", end="")
-    t.truncate(width, overflow="ellipsis")
-    return t
+_EMPTY = NsSummary(0)
+_SPACE = Segment(" ")
+_STYLES: dict[str, Style] = {}
+
+
+def _style(style: str | Style) -> Style:
+    if isinstance(style, Style):
+        return style
+    st = _STYLES.get(style)
+    if st is None:
+        st = _STYLES[style] = Style.parse(style) if style else Style()
+    return st
 
 
 def _t(text: str, style: str = "", justify: str = "left") -> Text:

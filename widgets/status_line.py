@@ -41,12 +41,18 @@ class StatusLine(Static):
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__("", **kw)
         self.info: StatusInfo | None = None
+        self._lines = 0
 
     def show(self, info: StatusInfo) -> None:
         if info == self.info:
             return
         self.info = info
-        self.update(self.render_info(info))
+        text = self.render_info(info)
+        # a layout pass only when the line count may change (height: auto)
+        width = max(1, (self.size.width or 80) - 2)
+        lines = -(-text.cell_len // width)
+        self.update(text, layout=lines != self._lines)
+        self._lines = lines
 
     @staticmethod
     def render_info(info: StatusInfo) -> Text:

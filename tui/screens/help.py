@@ -31,9 +31,9 @@ NOTES = (
 
 # keys handled inside widgets (not App bindings) that a user still needs to know
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
-    ("up/down, j/k", "move in the table / choose the charted counter in the detail"),
-    ("pgup/pgdn, home/end", "page through the table or the counters"),
-    ("tab / shift+tab", "move focus: table, detail"),
+    ("up/down j/k", "move in the table / choose the charted counter in the detail"),
+    ("pgup/pgdn", "page through the table or the counters (home/end too)"),
+    ("tab", "move focus: table, detail (shift+tab back)"),
     ("ctrl+p", "command palette: every action by name"),
 )
 

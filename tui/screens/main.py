@@ -86,7 +86,7 @@ class MainScreen(Screen):
         return self.has_class("-narrow")
 
     def set_title(self, text: Text) -> None:
-        self.query_one("#titlebar", Static).update(text)
+        self.query_one("#titlebar", Static).update(text, layout=False)  # always one line
 
     def set_detail_title(self, title: str, subtitle: str = "") -> None:
         # border titles are markup: escape names ("[bold]x[/]" must show literally)

@@ -1,0 +1,77 @@
+"""Regenerate the screenshots in this directory from the scripted incident.
+
+    /work/venv/bin/python screenshots/make.py
+
+Writes SVGs (Textual's own export) and, when ``rsvg-convert`` is installed
+(``apt-get install librsvg2-bin``), PNGs beside them. Same deterministic source as the
+snapshot tests: a pod whose SYN drops and delayed ACKs climb among calm namespaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tui.app import SynscopeApp
+from tui.source import ScriptedSource
+
+OUT = Path(__file__).resolve().parent
+
+SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
+    ("main-80x24", (80, 24), ()),
+    ("main-200x60", (200, 60), ()),
+    ("detail-80x24", (80, 24), ("enter", "down", "down")),
+    ("chart-80x24", (80, 24), ("c",)),
+    ("filter-120x32", (120, 32), ("slash", *"mservice", "enter")),
+    ("all-counters-160x48", (160, 48), ("a",)),
+    ("help-80x24", (80, 24), ("question_mark",)),
+]
+
+
+async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path:
+    app = SynscopeApp(ScriptedSource(), autotick=False)
+    async with app.run_test(size=size) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+            for _ in range(2):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+        path = OUT / f"{name}.svg"
+        app.save_screenshot(str(path))
+    return path
+
+
+def to_png(svg: Path) -> Path | None:
+    if shutil.which("rsvg-convert") is None:
+        return None
+    # librsvg drops the width of &#160; runs in Textual's SVG: hand it plain spaces instead
+    text = re.sub("&#160;", " ", svg.read_text())
+    text = text.replace("<svg ", '<svg xml:space="preserve" ', 1)
+    tmp = svg.with_suffix(".tmp.svg")
+    tmp.write_text(text)
+    png = svg.with_suffix(".png")
+    try:
+        subprocess.run(["rsvg-convert", "-w", "1600", str(tmp), "-o", str(png)], check=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return png
+
+
+def main() -> None:
+    for name, size, keys in SHOTS:
+        svg = asyncio.run(shoot(name, size, keys))
+        png = to_png(svg)
+        print(svg.relative_to(OUT.parent), "+ png" if png else "")
+
+
+if __name__ == "__main__":
+    main()
