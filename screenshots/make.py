@@ -31,6 +31,9 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("filter-120x32", (120, 32), ("slash", *"mservice", "enter")),
     ("all-counters-160x48", (160, 48), ("a",)),
     ("help-80x24", (80, 24), ("question_mark",)),
+    ("sysctl-120x40", (120, 40), ("s",)),
+    ("sysctl-80x24", (80, 24), ("s",)),
+    ("capture-form-80x24", (80, 24), ("t",)),
 ]
 
 

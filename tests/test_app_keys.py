@@ -11,7 +11,9 @@ import pytest
 from rich.text import Text
 
 from tui.app import SynscopeApp
+from tui.screens.capture import CaptureForm
 from tui.screens.help import HelpScreen
+from tui.screens.sysctl import SysctlScreen
 from tui.source import ScriptedSource
 from widgets.counter_panel import CounterPanel
 from widgets.status_line import StatusLine
@@ -265,16 +267,38 @@ async def test_help_lists_every_key_and_closes():
         assert not isinstance(app.screen, HelpScreen)
 
 
-async def test_capture_and_sysctl_are_announced_as_coming():
+async def test_s_opens_the_diagnosis_of_the_selected_namespace():
     app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert app.selected_namespace is not None and app.selected_namespace.inode == WEB
+        await pilot.press("s")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SysctlScreen)
+        assert screen.ns.inode == WEB
+        titles = " ".join(f.title for f in screen.findings).lower()
+        assert "accept queue" in titles  # the pod's ListenOverflows ~ ListenDrops
+        somaxconn = [p for p in screen.proposals if p.key == "net.core.somaxconn"]
+        assert somaxconn and somaxconn[0].current == "128"  # the script's value, shown as current
+        assert screen.permit is None  # no --allow-apply: no write path
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SysctlScreen)
+
+
+async def test_t_opens_the_capture_form_for_the_selected_namespace():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("t")
-        await pilot.press("s")
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
-        assert "capture: coming soon" in messages
-        assert "sysctl preview: coming soon" in messages
+        assert isinstance(app.screen, CaptureForm)
+        assert app.screen.ns.inode == WEB
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, CaptureForm)
+        assert app.captures.ids() == []  # cancelled: nothing started
 
 
 async def test_command_palette_reaches_every_action():
@@ -284,7 +308,7 @@ async def test_command_palette_reaches_every_action():
         titles = {c.title for c in app.get_system_commands(app.screen)}
         for needed in ("Filter namespaces", "Freeze / resume display", "Set baseline", "Clear baseline",
                        "Detail panel", "All counters / moved only", "Show / hide chart", "Sort by name",
-                       "Reverse sort", "Capture in namespace", "Sysctl fix preview", "Help: keys", "Quit"):
+                       "Reverse sort", "Capture in namespace", "Captures", "Diagnose / sysctl fix preview", "Help: keys", "Quit"):
             assert needed in titles
         sort = next(c for c in app.get_system_commands(app.screen) if c.title == "Sort by retrans")
         sort.callback()

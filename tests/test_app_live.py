@@ -13,6 +13,7 @@ from rich.text import Text
 
 from tui.app import SynscopeApp
 from tui.core.namespaces import ns_inode_of_path
+from tui.screens.sysctl import SysctlScreen
 from tui.source import LiveSource
 
 
@@ -63,6 +64,23 @@ async def test_listen_overflow_lights_the_row_and_shows_listendrops(lab):
             # the panel on screen carries it, highlighted
             row = app.main.panel._rows.get("TcpExt.ListenDrops")
             assert row is not None and row.has_class("-hot-syn")
+
+            # `s` on that row: the diagnosis reads the namespace's own sysctls and sockets
+            await pilot.press("s")
+            for _ in range(20):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                if isinstance(app.screen, SysctlScreen):
+                    break
+            screen = app.screen
+            assert isinstance(screen, SysctlScreen), "s did not open the sysctl preview"
+            accept = [f for f in screen.findings if "accept queue" in f.title.lower()]
+            assert accept, [f.title for f in screen.findings]
+            assert [sk.port for sk in accept[0].sockets] == [8080]  # the listener at its backlog, named
+            somaxconn = next(p for p in screen.proposals if p.key == "net.core.somaxconn")
+            with open("/proc/sys/net/core/somaxconn") as f:  # a fresh netns starts at the default
+                assert somaxconn.host == f.read().strip()
+            assert somaxconn.current is not None and somaxconn.scope == "namespace"
             client.wait(timeout=15)
     finally:
         source.close()

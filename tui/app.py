@@ -25,9 +25,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
 
+from tui.core.capture import CaptureManager
 from tui.core.namespaces import NetNS
+from tui.screens import capture as capture_screens
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
+from tui.screens.sysctl import SysctlScreen
 from tui.source import DataSource, Frame, NsDetail
 from widgets.counter_panel import CounterPanel
 from widgets.namespace_table import SORTS, NamespaceTable
@@ -36,6 +39,7 @@ from widgets.status_line import StatusInfo
 __all__ = ["SynscopeApp", "run"]
 
 SORT_ORDER = tuple(SORTS)
+DIAGNOSE_WINDOW = 60  # ticks of history the diagnosis looks at
 CHART_EVERY = 3.0  # seconds of sample time between two chart redraws of the same counter
 
 
@@ -82,6 +86,7 @@ class SynscopeApp(App[int]):
         Binding("o", "sort_next", "Sort", id="sort"),
         Binding("r", "sort_reverse", "Reverse sort", show=False, id="sort.reverse"),
         Binding("t", "capture", "Capture", id="capture"),
+        Binding("T", "capture_list", "Captures", show=False, id="capture.list"),
         Binding("s", "sysctl", "Sysctl", id="sysctl"),
     ]
 
@@ -98,14 +103,18 @@ class SynscopeApp(App[int]):
         "chart": "show or hide the chart of the focused counter",
         "sort": "next sort order: " + ", ".join(SORT_ORDER),
         "sort.reverse": "reverse the sort order",
-        "capture": "tcpdump in the selected namespace (coming: issue 5)",
-        "sysctl": "sysctl fix preview for the selected namespace (coming: issue 6)",
+        "capture": "tcpdump in the selected namespace: presets, live pane, bounded pcap",
+        "capture.list": "every capture of this session (stop, view, run tcpdump in the terminal)",
+        "sysctl": "diagnosis and sysctl fix preview for the selected namespace",
         "table.detail": "open the detail panel of the selected namespace (focus it)",
     }
 
-    def __init__(self, source: DataSource, *, ns_filter: str = "", autotick: bool = True, interval: float | None = None) -> None:
+    def __init__(self, source: DataSource, *, ns_filter: str = "", autotick: bool = True, interval: float | None = None,
+                 allow_apply: bool = False) -> None:
         super().__init__()
         self.source = source
+        self.allow_apply = allow_apply  # only --allow-apply turns the sysctl preview's apply on
+        self._captures: CaptureManager | None = None
         self.interval = interval if interval is not None else source.interval
         self.autotick = autotick
         self.filter_text = ns_filter
@@ -141,11 +150,33 @@ class SynscopeApp(App[int]):
         main = getattr(self, "_main", None)
         return main.table.selected_namespace if main is not None else None
 
+    @property
+    def captures(self) -> CaptureManager:
+        """The session's captures; made on first use (no thread or directory before that)."""
+        if self._captures is None:
+            self._captures = CaptureManager()
+        return self._captures
+
     def open_capture(self, ns: NetNS | None) -> None:
-        self.notify("capture: coming soon", title="t — capture", timeout=3)
+        capture_screens.open_capture(self, ns, self.captures, self.source.values)
 
     def open_sysctl(self, ns: NetNS | None) -> None:
-        self.notify("sysctl preview: coming soon", title="s — sysctl", timeout=3)
+        if ns is None:
+            self.notify("select a namespace first", severity="warning")
+            return
+        self.notify(f"diagnosing {ns.name} …", timeout=2)
+        self._diagnose(ns)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="diagnose")
+    def _diagnose(self, ns: NetNS) -> None:
+        # reads sysctls and sockets inside the namespace: never on the UI thread
+        try:
+            d = self.source.diagnose(ns, n=DIAGNOSE_WINDOW)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"diagnosis of {ns.name} failed: {type(exc).__name__}: {exc}",
+                                  severity="error", timeout=8)
+            return
+        self.call_from_thread(self.push_screen, SysctlScreen.from_diagnosis(d, allow_apply=self.allow_apply))
 
     # -- lifecycle -------------------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -167,6 +198,8 @@ class SynscopeApp(App[int]):
 
     def on_unmount(self) -> None:
         self._closing = True
+        if self._captures is not None:
+            self._captures.close()  # no tcpdump outlives the app
         if self._tick_timer is not None:
             self._tick_timer.stop()
 
@@ -391,6 +424,15 @@ class SynscopeApp(App[int]):
             m.chart.show(self.detail, ns.name if ns is not None else "")
 
     # -- actions ---------------------------------------------------------------------------
+    # these act on the main screen's table; elsewhere (help, capture, sysctl) they are
+    # hidden from the footer and do nothing, so those screens' own keys are what shows
+    MAIN_ONLY = frozenset({"filter", "back", "freeze", "baseline", "clear_baseline", "all_counters", "chart",
+                           "sort_next", "sort_reverse", "capture", "capture_list", "sysctl"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        elsewhere = getattr(self, "_main", None) is not None and self.screen is not self._main
+        return not (action in self.MAIN_ONLY and elsewhere)
+
     def _typing(self) -> bool:
         return isinstance(self.focused, Input)
 
@@ -534,6 +576,9 @@ class SynscopeApp(App[int]):
     def action_capture(self) -> None:
         self.open_capture(self.selected_namespace)
 
+    def action_capture_list(self) -> None:
+        capture_screens.open_capture_list(self, self.captures, self.source.values)
+
     def action_sysctl(self) -> None:
         self.open_sysctl(self.selected_namespace)
 
@@ -551,8 +596,10 @@ class SynscopeApp(App[int]):
         for key, desc in SORTS.items():
             yield SystemCommand(f"Sort by {key}", desc, lambda k=key: self.set_sort(k))
         yield SystemCommand("Reverse sort", "Reverse the table order (r)", self.action_sort_reverse)
-        yield SystemCommand("Capture in namespace", "tcpdump in the selected namespace (t) — coming", self.action_capture)
-        yield SystemCommand("Sysctl fix preview", "Proposed sysctls for the selected namespace (s) — coming", self.action_sysctl)
+        yield SystemCommand("Capture in namespace", "tcpdump in the selected namespace (t)", self.action_capture)
+        yield SystemCommand("Captures", "Every capture of this session (T)", self.action_capture_list)
+        yield SystemCommand("Diagnose / sysctl fix preview", "Findings and proposed sysctls for the selected namespace (s)",
+                            self.action_sysctl)
         yield SystemCommand("Help: keys", "Every key and what is lit (?)", self.action_help)
 
 
@@ -562,7 +609,7 @@ def run(args: argparse.Namespace) -> int:
 
     source = LiveSource(interval=args.interval)
     try:
-        app = SynscopeApp(source, ns_filter=getattr(args, "ns", "") or "")
+        app = SynscopeApp(source, ns_filter=getattr(args, "ns", "") or "", allow_apply=getattr(args, "allow_apply", False))
         code = app.run()
     finally:
         source.close()

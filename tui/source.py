@@ -30,6 +30,9 @@ from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
 from tui.core.counters import is_gauge, parse_proc_net
 from tui.core.history import History, NsHistory
 from tui.core.namespaces import KIND_RANK, ContainerRef, NetNS, SourceStatus
+from tui.core.rules import Diagnosis, deltas_from_history, diagnose, diagnose_namespace
+from tui.core.sockets import ListenSocket
+from tui.core.sysctl import SysctlState
 
 __all__ = [
     "CounterLine",
@@ -174,6 +177,10 @@ class DataSource(Protocol):
     ) -> NsDetail | None: ...
 
     def values(self, inode: int) -> dict[str, int]: ...
+
+    def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
+        """Findings for ns over the last n ticks; reads sysctls/sockets inside it (blocking)."""
+        ...
 
     def now(self) -> float: ...
 
@@ -344,6 +351,13 @@ class LiveSource:
                 return None
             return build_detail(inode, h, interval=self.interval, all_counters=all_counters, baseline=baseline, chart_key=chart_key)
 
+    def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
+        # under the lock: the history must not change while the rules read it; the sysctl and
+        # socket reads inside the namespace take milliseconds, so a tick waits at most that
+        with self._lock:
+            return diagnose_namespace(ns, self.monitor.history.get(ns.inode), n=n,
+                                      reader=self.monitor.sampler.netns_reader)
+
     def close(self) -> None:
         self.monitor.close()
 
@@ -351,6 +365,16 @@ class LiveSource:
 # -- the scripted incident -----------------------------------------------------------------------
 
 _FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "proc" / "linux-6.18-listen-overflow"
+# what the scripted namespaces "have": a pod whose somaxconn was left at an old default
+SCRIPTED_SYSCTLS = {
+    "net.core.somaxconn": "128",
+    "net.ipv4.tcp_max_syn_backlog": "256",
+    "net.ipv4.tcp_syncookies": "1",
+    "net.ipv4.tcp_timestamps": "1",
+    "net.ipv4.tcp_tw_reuse": "2",
+    "net.ipv4.ip_local_port_range": "32768\t60999",
+}
+SCRIPTED_HOST_SYSCTLS = {**SCRIPTED_SYSCTLS, "net.core.somaxconn": "4096", "net.ipv4.tcp_max_syn_backlog": "1024"}
 T0 = 1_700_000_000.0  # the script's fixed clock (never shown: snapshots must not carry a date)
 
 
@@ -580,6 +604,22 @@ class ScriptedSource:
             if h is None:
                 return None
             return build_detail(inode, h, interval=self.interval, all_counters=all_counters, baseline=baseline, chart_key=chart_key)
+
+    def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
+        """The rules on the script's history, with the script's sysctls and sockets (this
+        source's namespaces are not real: nothing is read from the node)."""
+        with self._lock:
+            h = self.history_store.get(ns.inode)
+            if h is None or h.ticks == 0:
+                return Diagnosis(ns, (), None, None, None, {}, ("no deltas yet",))
+            deltas, window = deltas_from_history(h, n)
+            kernel_keys = list(h.values())
+        state = SysctlState(ns.inode, ns.kind == "host", dict(SCRIPTED_SYSCTLS), frozenset(SCRIPTED_SYSCTLS),
+                            dict(SCRIPTED_HOST_SYSCTLS), kernel="6.18 (scripted)")
+        socks = [ListenSocket("ipv4", "0.0.0.0", 888, 128, 128)] if ns.kind == "pod" else []
+        findings = diagnose(deltas, state, socks, window=window, kernel_keys=kernel_keys)
+        return Diagnosis(ns, tuple(findings), state, tuple(socks), window, deltas,
+                         ("scripted source: sysctls and sockets are the script's, not this node's",))
 
     def close(self) -> None:
         pass
