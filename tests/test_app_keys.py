@@ -138,6 +138,7 @@ async def test_sort_keys_cycle_and_reverse():
         await settle(app, pilot)
         table = app.main.table
         assert table.sort_key == "trouble"
+        await pilot.press("down", "up")  # the user picks the top row (WEB): it stays picked
         await pilot.press("o")
         assert table.sort_key == "syn"
         syn = [app.frame.summary(i).syn_rate for i in table.order]
@@ -347,3 +348,22 @@ async def test_quit_exits_cleanly():
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_selection_follows_the_worst_row_until_the_user_picks_one():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        table = app.main.table
+        assert not table.user_chose and app.selected_namespace.inode == table.order[0] == WEB
+        # the host row is last in trouble order: sort by kind puts it first, and the
+        # untouched selection goes with the top row
+        app.set_sort("kind")
+        await settle(app, pilot)
+        assert app.selected_namespace.inode == table.order[0] != WEB
+        await pilot.press("down", "up")
+        await settle(app, pilot)
+        chosen = app.selected_namespace.inode
+        app.set_sort("trouble")
+        await settle(app, pilot)
+        assert table.user_chose and app.selected_namespace.inode == chosen  # now it stays put

@@ -21,6 +21,7 @@ from textual import on, work
 from textual.actions import SkipAction
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
@@ -247,6 +248,8 @@ class SynscopeApp(App[int]):
         self._tick_timer = self.set_timer(max(0.01, self.interval - took), self.request_tick)
 
     def on_frame_ready(self, msg: FrameReady) -> None:
+        if self._gone():
+            return
         self.latest = msg.frame
         self.frames_seen += 1
         self.last_error = ""
@@ -260,13 +263,25 @@ class SynscopeApp(App[int]):
         self._show(msg.frame, self.latest_detail if msg.request == self._detail_request() else None)
 
     def on_sample_failed(self, msg: SampleFailed) -> None:
+        if self._gone():
+            return
         self.last_error = msg.error
         self._render_status()
         self._schedule_next(msg.took)
 
     # -- detail ----------------------------------------------------------------------------
+    def _gone(self) -> bool:
+        """True while the app shuts down: a worker's message may arrive after the widgets left."""
+        if self._closing or not hasattr(self, "_main"):
+            return True
+        try:
+            _ = self._main.table  # the table is gone once teardown has begun
+        except NoMatches:
+            return True
+        return False
+
     def _detail_request(self) -> DetailRequest:
-        ns = self._main.table.selected_inode if hasattr(self, "_main") else None
+        ns = None if self._gone() else self._main.table.selected_inode
         return DetailRequest(ns, self.all_counters, self.baselines.get(ns) if ns is not None else None, self._chart_key)
 
     def refresh_detail(self) -> None:
@@ -289,6 +304,8 @@ class SynscopeApp(App[int]):
         self.post_message(DetailReady(detail, request))
 
     def on_detail_ready(self, msg: DetailReady) -> None:
+        if self._gone():
+            return
         if self._pending_detail is not None and self._pending_detail != msg.request:
             self._detail_worker = self._load_detail(self._pending_detail)  # the newest request
             return

@@ -586,7 +586,7 @@ class ScriptedSource:
         namespaces = sorted((a.ns for a in self.actors), key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
         statuses = (
             SourceStatus("docker", True, "3 containers"),
-            SourceStatus("kubelet", False, "/var/lib/kubelet/pods: not found (names from Docker labels only)"),
+            SourceStatus("kubelet", False, "no kubelet pods on this node (/var/log/pods missing)", absent=True),
         )
         return Frame(t, namespaces, summaries, statuses, (), True, 0.0, 0.004, seq)
 

@@ -127,6 +127,9 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._sum: dict[int, NsSummary] = {}
         self._now = 0.0
         self._selected: int | None = None
+        # until the user picks a row, the selection is the top row: with the default sort
+        # that is the namespace in the worst trouble, so its detail is what shows first
+        self.user_chose = False
         self.cursor_row = 0
         self.total = 0
         self.rows_rendered = 0  # rows whose strip was rebuilt (the benchmark reads it)
@@ -200,6 +203,7 @@ class NamespaceTable(ScrollView, can_focus=True):
             return
         changed = inode != self._selected
         self._selected = inode
+        self.user_chose = True
         self._follow_selection()
         if changed:
             self.post_message(self.Selected(self, self._ns[inode]))
@@ -392,7 +396,10 @@ class NamespaceTable(ScrollView, can_focus=True):
                 self._selected = None
                 self.post_message(self.Selected(self, None))
             return
-        if self._selected not in self._ns:
+        if not self.user_chose and self._selected != self._order[0]:
+            self._selected = self._order[0]
+            self.post_message(self.Selected(self, self._ns[self._selected]))
+        elif self._selected not in self._ns:
             self._selected = self._order[min(self.cursor_row, len(self._order) - 1)]
             self.post_message(self.Selected(self, self._ns[self._selected]))
         self.cursor_row = self._order.index(self._selected)
@@ -409,6 +416,7 @@ class NamespaceTable(ScrollView, can_focus=True):
     def _move_to(self, row: int) -> None:
         if not self._order:
             return
+        self.user_chose = True
         row = max(0, min(len(self._order) - 1, row))
         self.cursor_row = row
         inode = self._order[row]

@@ -63,10 +63,13 @@ class StatusLine(Static):
         if not info.root:
             t.append(" not root: only reachable namespaces ", style="bold reverse yellow")
             t.append(" ")
+        absent = [st.name for st in info.statuses if not st.available and st.absent]
         for st in info.statuses:
-            if not st.available:
+            if not st.available and not st.absent:  # a failure: the reason matters
                 t.append(f"{st.name}: unavailable", style="bold yellow")
                 t.append(f" ({st.reason}) " if st.reason else " ", style="yellow")
+        if absent:  # simply not on this node: say so briefly (snapshot prints why)
+            t.append(f"no {', no '.join(absent)} · ", style="dim")
         t.append(f"every {info.interval:g} s", style="")
         if info.sample_age is None:
             t.append(" · waiting for the first sample", style="dim")

@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"synscope: {note}", file=sys.stderr)
     for st in second.statuses:
         if not st.available:
-            print(f"synscope: source {st.name} unavailable: {st.reason}", file=sys.stderr)
+            what = "not on this node" if st.absent else "unavailable"
+            print(f"synscope: source {st.name} {what}: {st.reason}", file=sys.stderr)
     shown = [ns for ns in second.namespaces if not args.ns or ns.matches(args.ns)]
     records = [ns_record(ns, monitor, args.all) for ns in shown]
     if args.json:

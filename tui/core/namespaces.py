@@ -125,6 +125,7 @@ class SourceStatus:
     name: str
     available: bool
     reason: str = ""  # why it is unavailable, or a short note
+    absent: bool = False  # unavailable because this node simply has none (no socket, no kubelet)
 
 
 class Source(Protocol):

@@ -117,6 +117,7 @@ class DockerSource:
         self._client: Any = None  # docker.APIClient, built lazily and dropped on failure
         self._pids: dict[str, tuple[int, str, str]] = {}  # id -> (pid, starttime, network mode)
         self._status = SourceStatus(self.name, False, "not asked yet")
+        self._ever_answered = False
 
     @property
     def socket_path(self) -> str | None:
@@ -131,8 +132,8 @@ class DockerSource:
     def status(self) -> SourceStatus:
         return self._status
 
-    def _fail(self, reason: str) -> list[Annotation]:
-        self._status = SourceStatus(self.name, False, reason)
+    def _fail(self, reason: str, absent: bool = False) -> list[Annotation]:
+        self._status = SourceStatus(self.name, False, reason, absent)
         self.close()
         return []
 
@@ -161,7 +162,10 @@ class DockerSource:
                 os.stat(sock)
             except FileNotFoundError:  # a node without Docker: one calm line, no retry storm
                 self._pids.clear()
-                return self._fail(f"no Docker socket at {sock}")
+                # absent only if Docker never answered: a socket gone mid-run is dockerd stopping
+                if self._ever_answered:
+                    return self._fail(f"no Docker socket at {sock} (dockerd stopped?)")
+                return self._fail(f"no Docker socket at {sock}", absent=True)
             except OSError:
                 pass  # e.g. EACCES on the directory: connecting says it better
         try:
@@ -179,6 +183,7 @@ class DockerSource:
         if unreadable:
             note += f"; {unreadable} not shown: their namespaces are unreadable (not root?)"
         self._status = SourceStatus(self.name, True, note)
+        self._ever_answered = True
         return anns
 
     def _container(self, client: Any, item: dict) -> _Container | None:

@@ -164,7 +164,8 @@ class KubeletSource:
         found = self.pod_processes(host_inode)
         if not pods and not found:
             reason = problem or f"no pods in {self.pod_log_root}"
-            self._status = SourceStatus(self.name, False, f"no kubelet pods on this node ({reason}, no kubepods cgroups)")
+            self._status = SourceStatus(self.name, False, f"no kubelet pods on this node ({reason}, no kubepods cgroups)",
+                                        absent=True)
             return []
         netns = self.netns_by_inode()
         anns: list[Annotation] = []
