@@ -76,12 +76,21 @@ def test_ring_wraps_and_lazy_zero_fill_is_right():
 
 
 def test_header_change_matches_by_key():
-    a = (b"IcmpMsg: InType3\nIcmpMsg: 4\n",)
-    b = (b"IcmpMsg: InType0 InType3\nIcmpMsg: 1 6\n",)  # a new ICMP type appears
+    a = (b"IcmpMsg: InType3\nIcmpMsg: 4\nTcpExt: A\nTcpExt: 5\n",)
+    # a new ICMP type appears (the kernel prints its column once it is non-zero), and a new
+    # TcpExt column (a newly loaded module, say) that has no history
+    b = (b"IcmpMsg: InType0 InType3\nIcmpMsg: 1 6\nTcpExt: A B\nTcpExt: 7 9\n",)
     h = NsHistory()
     h.ingest(0, a)
     h.ingest(1, b)
-    assert h.last_deltas == {"IcmpMsg.InType3": 2}  # the new column has no delta yet
+    assert h.last_deltas == {"IcmpMsg.InType3": 2, "IcmpMsg.InType0": 1, "TcpExt.A": 2}
+
+
+def test_first_icmp_section_counts_from_zero():
+    h = NsHistory()
+    h.ingest(0, (b"Ip: InReceives\nIp: 0\n",))  # a fresh namespace: no IcmpMsg line at all
+    h.ingest(1, (b"Ip: InReceives\nIp: 1\nIcmpMsg: InType3 OutType3\nIcmpMsg: 1 1\n",))
+    assert h.last_deltas == {"Ip.InReceives": 1, "IcmpMsg.InType3": 1, "IcmpMsg.OutType3": 1}
 
 
 def test_malformed_read_leaves_history_unchanged():

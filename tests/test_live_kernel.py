@@ -13,7 +13,7 @@ from nethelpers import ip, listen_overflow, require, wait_for
 
 from tui.core.counters import parse_proc_net
 from tui.core.monitor import Monitor
-from tui.core.namespaces import Discovery, ns_inode_of_path
+from tui.core.namespaces import Discovery, NetNS, ns_inode_of_path
 from tui.core.sampler import NetnsReader, Sampler
 
 
@@ -169,3 +169,79 @@ def test_snapshot_as_non_root_says_so_and_shows_what_it_can(lab):
     recs = [json.loads(line) for line in out.stdout.splitlines()]
     assert any(r["kind"] == "host" for r in recs)
     assert "Traceback" not in out.stderr
+
+
+MOVER = r"""
+import ctypes, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 7000)); s.listen(50)
+for _ in range(30):  # some traffic in namespace A
+    c = socket.create_connection(("127.0.0.1", 7000)); a, _ = s.accept(); c.close(); a.close()
+print("ready", flush=True); sys.stdin.readline()
+if ctypes.CDLL(None, use_errno=True).unshare(0x40000000) != 0:  # into a fresh namespace B
+    sys.exit("unshare failed")
+print("moved", flush=True); time.sleep(20)
+"""
+
+
+def test_a_process_that_moves_to_another_namespace_is_not_read_as_the_old_one(lab):
+    ns = lab.add("mover")
+    inode = ns_inode_of_path(f"/run/netns/{ns}")
+    p = lab.python(ns, MOVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    target = next(n for n in Discovery().discover().namespaces if n.inode == inode)
+    sampler = Sampler()
+    try:
+        sampler.set_namespaces([target])
+        sampler.sample()
+        opens = sampler.history.get(inode).values()["Tcp.ActiveOpens"]
+        assert opens >= 30
+        p.stdin.write("\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == "moved"
+        res = sampler.sample()
+        # the named namespace A is still read (by setns now), never namespace B under A's name
+        h = sampler.history.get(inode)
+        assert h is not None and h.values()["Tcp.ActiveOpens"] == opens
+        assert h.last_resets == () and res.dropped == []
+    finally:
+        sampler.close()
+
+
+def test_the_setns_thread_does_not_keep_a_deleted_namespace_alive(lab):
+    a = lab.add("pin")
+    b = lab.add("peer")
+    lab.veth(a, "203.0.113.1/24", b, "203.0.113.2/24")
+    inode = ns_inode_of_path(f"/run/netns/{a}")
+    sampler = Sampler()
+    try:
+        sampler.set_namespaces([NetNS(inode, "netns", a, path=f"/run/netns/{a}")])
+        assert sampler.sample().read == 1  # read by setns: the thread entered it
+        links_before = ip("-n", b, "-o", "link", "show").stdout.count("@if")
+        assert links_before == 1  # b's end of the veth
+        ip("netns", "del", a)
+        lab.names.remove(a)
+        # deleting a destroys it (and the veth with it) only if nothing holds it: the
+        # reader thread must have gone home after reading
+        assert wait_for(lambda: ip("-n", b, "-o", "link", "show").stdout.count("@if") == 0, 5), \
+            "the deleted namespace is still alive (its veth end remains in the peer)"
+    finally:
+        sampler.close()
+
+
+def test_a_process_name_with_control_characters_reaches_no_terminal(lab):
+    """Anyone may name a process (prctl PR_SET_NAME, no privilege): newlines and escape
+    sequences in it must not reach the screen, the JSON consumers or a command to copy."""
+    ns = lab.add("evil")
+    inode = ns_inode_of_path(f"/run/netns/{ns}")
+    lab.spawn(ns, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                   "import ctypes, time; ctypes.CDLL(None).prctl(15, b'x\\n\\x1b]0;t\\x07#', 0, 0, 0); time.sleep(20)"])
+
+    def renamed():
+        r = Discovery().discover()
+        return next((n for n in r.namespaces if n.inode == inode and any(p.startswith("x") for p in n.processes)), None)
+
+    row = wait_for(renamed, 5)
+    assert row is not None, "the renamed process was not discovered"
+    for text in (*row.processes, row.name, *row.aliases):
+        assert text.isprintable(), repr(text)
+    assert "x?" in " ".join(row.processes)

@@ -115,7 +115,12 @@ class NsHistory:
                     pairs = ((keys[i], b, a) for i, (b, a) in enumerate(zip(before, vals)) if b != a)
                 else:  # the header changed (IcmpMsg grows columns): match by key
                     prev = dict(zip(old.layout.flat, _flat_vals(old.values)))
-                    pairs = ((k, prev[k], a) for k, a in zip(keys, vals) if k in prev and prev[k] != a)
+                    # the kernel prints an IcmpMsg column only once its count is non-zero, so a
+                    # new one was 0 before; any other new column (a module loaded) has no delta yet
+                    if section == "IcmpMsg":
+                        pairs = ((k, prev.get(k, 0), a) for k, a in zip(keys, vals) if prev.get(k, 0) != a)
+                    else:
+                        pairs = ((k, prev[k], a) for k, a in zip(keys, vals) if k in prev and prev[k] != a)
                 for key, b, a in pairs:
                     if key in layout.gauge_keys:
                         gauges_now[key] = (b, a)

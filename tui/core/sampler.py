@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .counters import CounterParseError
 from .history import History
-from .namespaces import NetNS, ns_inode_of_pid
+from .namespaces import NetNS
 
 __all__ = ["FILES", "Sampler", "SampleResult", "read_proc_file", "setns_net", "NetnsReader"]
 
@@ -65,11 +65,21 @@ class NetnsReader:
     """One thread that enters pid-less namespaces by path and reads files there."""
 
     def __init__(self) -> None:
+        self._home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synscope-setns")
+
+    def _go_home(self) -> None:
+        setns_net(self._home)  # never keep a namespace alive after `ip netns del`
 
     def read_many(self, items: list[tuple[int, str]], files: tuple[str, ...]) -> dict[int, tuple[bytes, ...] | str]:
         """``[(inode, path)]`` -> ``{inode: (bytes per file) | error text}``."""
-        return self._pool.submit(self._read_many, items, files).result()
+        def run():  # type: ignore[no-untyped-def]
+            try:
+                return self._read_many(items, files)
+            finally:
+                self._go_home()
+
+        return self._pool.submit(run).result()
 
     def call_in(self, path: str, fn, *args):  # type: ignore[no-untyped-def]
         """Run fn(*args) on the setns thread after entering the namespace at path."""
@@ -80,7 +90,10 @@ class NetnsReader:
                 setns_net(fd)
             finally:
                 os.close(fd)
-            return fn(*args)
+            try:
+                return fn(*args)
+            finally:
+                self._go_home()
 
         return self._pool.submit(run).result()
 
@@ -111,6 +124,9 @@ class NetnsReader:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._home >= 0:
+            os.close(self._home)
+            self._home = -1
 
 
 @dataclass
@@ -126,6 +142,13 @@ class SampleResult:
         notes = [f"{ns.name} ({ns.label}) vanished: {why}" for ns, why in self.dropped]
         notes += [f"net:[{i}]: {e}" for i, e in self.errors.items()]
         return notes
+
+
+def _ns_inode_at(dirfd: int) -> int | None:
+    try:
+        return os.stat("ns/net", dir_fd=dirfd).st_ino
+    except OSError:
+        return None
 
 
 class _PidTarget:
@@ -146,13 +169,17 @@ class _PidTarget:
                 fd = os.open(f"/proc/{pid}", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             except OSError:
                 continue
-            # verify after opening: the fd pins this very process, so no race remains
-            if ns_inode_of_pid(pid) != self.ns.inode:
+            # verify through the fd: it pins this very process, so a recycled pid cannot slip in
+            if _ns_inode_at(fd) != self.ns.inode:
                 os.close(fd)
                 continue
             self.dirfd, self.pid = fd, pid
             return True
         return False
+
+    def still_there(self) -> bool:
+        """The pinned process is still in this namespace (it may have called unshare/setns)."""
+        return self.dirfd is not None and _ns_inode_at(self.dirfd) == self.ns.inode
 
     def close(self) -> None:
         if self.dirfd is not None:
@@ -217,6 +244,12 @@ class Sampler:
             for inode, target in list(self._pid_targets.items()):
                 data = None
                 while data is None:
+                    # one stat through the pinned fd: a process that unshare()d or setns()ed
+                    # away must not have its new namespace's counters filed under this one
+                    if not target.still_there():
+                        if not target.open_next():
+                            break
+                        continue
                     try:
                         data = tuple(read_proc_file(f"net/{f}", target.dirfd) for f in files)
                     except OSError as exc:
@@ -232,7 +265,7 @@ class Sampler:
                         continue
                     self._pid_targets.pop(inode).close()
                     history.forget(inode)
-                    result.dropped.append((ns, "its processes exited"))
+                    result.dropped.append((ns, "no process of it is left in it"))
                     continue
                 self._ingest(inode, t, data, target.ns, result)
             if self._path_targets:
