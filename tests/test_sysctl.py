@@ -198,3 +198,17 @@ def test_preview_text_and_private_save(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         save_private(text, str(link))
     assert not (tmp_path / "target.txt").exists()
+
+
+def test_preview_text_keeps_every_note_line_a_comment():
+    """Defence in depth: even a name with a newline (discovery cleans names) cannot turn into
+    a command in the text that 'c' copies and 'w' saves."""
+    from tui.core.namespaces import NetNS as _NetNS
+    from tui.core.sysctl import Proposal as _Proposal
+    from tui.core.sysctl import preview_text as _preview_text
+
+    ns = _NetNS(4026530001, "proc", "x\nreboot -f #", pids=(4242,))
+    p = _Proposal("net.core.somaxconn", "8192", "4096", "4096", "namespace", "ListenOverflows +5\nrm -rf /", "low")
+    text = _preview_text(ns, [p], header=["a\nb"])
+    for line in text.splitlines():
+        assert not line.startswith(("reboot", "rm ", "b")), line

@@ -39,6 +39,7 @@ __all__ = [
     "netns_ids",
     "ns_inode_of_pid",
     "ns_inode_of_path",
+    "printable",
 ]
 
 NETNS_DIR = "/run/netns"
@@ -230,12 +231,36 @@ def _cookies_by_setns(items: list[tuple[int, str]], out: dict[int, int]) -> None
             os.close(fd)
 
 
+def printable(text: str) -> str:
+    """Names come from processes, containers and files that anyone may have named: no control
+    characters (newlines, escape sequences) may reach a terminal or a command to copy."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _comm(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/comm", "rb") as f:
-            return f.read().strip().decode(errors="replace")
+            return printable(f.read().strip().decode(errors="replace"))
     except OSError:
         return ""
+
+
+def _clean(ann: Annotation) -> Annotation:
+    """Every name a source hands in, made printable (see :func:`printable`)."""
+    return replace(
+        ann,
+        name=printable(ann.name),
+        aliases=tuple(printable(a) for a in ann.aliases),
+        pod=printable(ann.pod),
+        k8s_namespace=printable(ann.k8s_namespace),
+        labels=tuple((printable(k), printable(v)) for k, v in ann.labels),
+        containers=tuple(
+            replace(c, name=printable(c.name), image=printable(c.image), k8s_container=printable(c.k8s_container))
+            for c in ann.containers
+        ),
+    )
 
 
 def _list_pids() -> list[int]:
@@ -345,6 +370,7 @@ class Discovery:
 
     @staticmethod
     def _apply(rows: dict[int, NetNS], inode: int, ann: Annotation, host_inode: int) -> None:
+        ann = _clean(ann)
         cur = rows.get(inode)
         if cur is None:
             pids = (ann.pid,) if ann.pid else ()

@@ -305,10 +305,10 @@ def _show(v: str | None) -> str:
 
 def preview_text(ns: NetNS, proposals: Iterable[Proposal], kernel: str = "", header: Iterable[str] = ()) -> str:
     """The whole preview as plain text: what the screen shows, copies and saves."""
-    lines = [f"# synscope sysctl preview for {ns.name} ({ns.kind}, {ns.label})"]
+    lines = [_comment(f"synscope sysctl preview for {ns.name} ({ns.kind}, {ns.label})")]
     if kernel:
-        lines.append(f"# kernel {kernel}")
-    lines += [f"# {h}" for h in header]
+        lines.append(_comment(f"kernel {kernel}"))
+    lines += [_comment(h) for h in header]
     props = list(proposals)
     if not props:
         lines.append("# no sysctl change proposed")
@@ -318,21 +318,27 @@ def preview_text(ns: NetNS, proposals: Iterable[Proposal], kernel: str = "", hea
             "",
             f"## {p.key}: {_show(p.current)} -> {p.value}   (host: {_show(p.host)}; scope: {p.scope})"
             + ("   [one option among several]" if p.optional else ""),
-            f"# why:  {p.why}",
-            f"# risk: {p.risk}",
-            f"# temporary ({c.temporary_note}):",
+            _comment(f"why:  {p.why}"),
+            _comment(f"risk: {p.risk}"),
+            _comment(f"temporary ({c.temporary_note}):"),
             c.temporary,
             f"# persistent: {c.persistent_file}",
         ]
         lines += [f"#   {ln}" for ln in c.persistent_content.rstrip("\n").splitlines()]
-        lines.append(f"# {c.persistent_note}")
+        lines.append(_comment(c.persistent_note))
         if c.runtime:
             lines += c.runtime.splitlines()
         if c.k8s_yaml:
             lines.append("# Kubernetes pod spec:")
             lines += c.k8s_yaml.rstrip("\n").splitlines()
-            lines.append(f"# {c.k8s_note}")
+            lines.append(_comment(c.k8s_note))
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str) -> str:
+    """Text as shell comment lines, every line of it: a name with a newline in it (it should
+    not have one: discovery cleans names) can never become a command when this is pasted."""
+    return "\n".join(f"# {ln}" for ln in (str(text).splitlines() or [""]))
 
 
 # --------------------------------------------------------------------------- private files
