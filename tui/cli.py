@@ -20,8 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="synscope",
         description="Live TCP counters of every network namespace on this node (containers, pods, ip netns).",
     )
-    parser.add_argument("--interval", type=float, default=1.0, metavar="S", help="sampling interval in seconds (default 1)")
-    parser.add_argument("--ns", default="", metavar="FILTER", help="show only namespaces matching FILTER (name, pod, k8s namespace, label)")
+    # default None: a subcommand's own --interval/--ns use SUPPRESS, so either place works
+    # (`synscope --ns web snapshot` and `synscope snapshot --ns web`); main() fills defaults
+    parser.add_argument("--interval", type=float, default=None, metavar="S", help="sampling interval in seconds (default 1)")
+    parser.add_argument("--ns", default=None, metavar="FILTER", help="show only namespaces matching FILTER (name, pod, k8s namespace, label)")
     parser.add_argument(
         "--allow-apply",
         action="store_true",
@@ -43,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.interval is None:
+        args.interval = getattr(args, "default_interval", 1.0)
+    if args.ns is None:
+        args.ns = ""
     if args.interval <= 0:
         parser.error("--interval must be positive")
     try:

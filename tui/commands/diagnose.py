@@ -29,11 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "accept/SYN queue overflows, NAT + timestamp rejects, the old tcp_tw_recycle signature, loss on the path. "
         "Proposals show the namespace's and the host's current values and the exact commands; nothing is written.",
     )
-    p.add_argument("--interval", type=float, default=5.0, metavar="S", help="seconds to watch (default 5)")
-    p.add_argument("--ns", default="", metavar="FILTER", help="only namespaces matching FILTER")
+    p.add_argument("--interval", type=float, default=argparse.SUPPRESS, metavar="S", help="seconds to watch (default 5)")
+    p.add_argument("--ns", default=argparse.SUPPRESS, metavar="FILTER", help="only namespaces matching FILTER")
     p.add_argument("--json", action="store_true", help="one JSON object per namespace with findings, one per line")
     p.add_argument("--all", action="store_true", help="also list namespaces with no finding")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, default_interval=5.0)
 
 
 def record(d: Diagnosis) -> dict:

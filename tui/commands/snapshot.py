@@ -17,11 +17,11 @@ from tui.core.sources import default_sources
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("snapshot", help="sample twice and print every namespace's counter deltas")
-    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between the two samples (default 1)")
+    p.add_argument("--interval", type=float, default=argparse.SUPPRESS, metavar="S", help="seconds between the two samples (default 1)")
     p.add_argument("--json", action="store_true", help="one JSON object per namespace, one per line")
     p.add_argument("--all", action="store_true", help="also print absolute values of every counter")
-    p.add_argument("--ns", default="", metavar="FILTER", help="only namespaces matching FILTER")
-    p.set_defaults(func=run)
+    p.add_argument("--ns", default=argparse.SUPPRESS, metavar="FILTER", help="only namespaces matching FILTER")
+    p.set_defaults(func=run, default_interval=1.0)
 
 
 def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
