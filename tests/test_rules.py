@@ -138,24 +138,103 @@ def test_nat_timestamps_modern_kernel_options_and_no_removed_key():
     assert f.proposals == ()
 
 
-def test_syn_queue_full_proposes_syncookies_and_max_syn_backlog():
+def test_syn_queue_names_the_listen_backlog_not_tcp_max_syn_backlog():
+    # the reviewer's case: listen(8), syncookies off; the queue limit is the backlog, 8
     deltas = {"TcpExt.TCPReqQFullDrop": 30, "TcpExt.ListenDrops": 30}
-    (f,) = diagnose(deltas, modern_state(**{"net.ipv4.tcp_syncookies": "0"}), window=5)
+    socks = [ListenSocket("ipv4", "198.51.100.1", 7070, 0, 8, 11)]
+    (f,) = diagnose(deltas, modern_state(**{"net.ipv4.tcp_syncookies": "0"}), socks, window=5)
     assert f.id == "syn-queue" and f.severity == "critical"
     got = {p.key: (p.current, p.value) for p in f.proposals}
-    assert got == {"net.ipv4.tcp_syncookies": ("0", "1"), "net.ipv4.tcp_max_syn_backlog": ("2048", "4096")}
-    # cookies already on and being sent: a warning, and only the queue size
-    (f,) = diagnose({"TcpExt.TCPReqQFullDoCookies": 5, "TcpExt.SyncookiesSent": 5}, modern_state(), window=5)
-    assert f.severity == "warning" and [p.key for p in f.proposals] == ["net.ipv4.tcp_max_syn_backlog"]
+    # syncookies back on; somaxconn (4096) is not this listener's limit; tcp_max_syn_backlog
+    # (2048, its 3/4 rule at 1536) cannot bind a backlog of 8
+    assert got == {"net.ipv4.tcp_syncookies": ("0", "1")}
+    assert "198.51.100.1:7070 8" in f.explanation
+    assert any(a.startswith("port 7070: backlog 8 comes from the application's listen()") for a in f.advice)
+    assert any("tcp_max_syn_backlog (2048)" in a and "more than 1536" in a for a in f.advice)
+    assert f.sockets == ()  # not "at their backlog": the accept queue is empty
+
+
+def test_syn_cookies_with_somaxconn_as_the_limit_propose_somaxconn_only():
+    # the reviewer's second case: cookies on, +500; the old rule proposed only tcp_max_syn_backlog
+    deltas = {"TcpExt.TCPReqQFullDoCookies": 500, "TcpExt.SyncookiesSent": 500}
+    socks = [ListenSocket("ipv4", "0.0.0.0", 443, 0, 128, 11), ListenSocket("ipv4", "127.0.0.1", 9000, 0, 16, 12)]
+    (f,) = diagnose(deltas, modern_state(**{"net.core.somaxconn": "128"}), socks, window=5)
+    assert f.severity == "warning"
+    (p,) = f.proposals
+    assert (p.key, p.current, p.value, p.optional) == ("net.core.somaxconn", "128", "4096", False)
+    assert "port 443 (backlog 128)" in p.why and "restart" in p.risk
+    assert any(a.startswith("port 443: backlog 128 is capped by somaxconn (128)") for a in f.advice)
+    assert any(a.startswith("port 9000: backlog 16 comes from the application's listen()") for a in f.advice)
+    # listeners not read: somaxconn is only an option, and the advice says how to look
+    (f,) = diagnose(deltas, modern_state(), None, window=5)
+    (p,) = f.proposals
+    assert (p.key, p.value, p.optional) == ("net.core.somaxconn", "8192", True)
+    assert any("`ss -ltn`" in a for a in f.advice)
+
+
+def test_max_syn_backlog_only_while_syncookies_are_off():
+    # a listener whose backlog (4096) is above 3/4 of tcp_max_syn_backlog (2048 -> 1536)
+    socks = [ListenSocket("ipv4", "0.0.0.0", 80, 0, 4096, 11)]
+    (f,) = diagnose({"TcpExt.TCPReqQFullDrop": 9, "TcpExt.ListenDrops": 9},
+                    modern_state(**{"net.ipv4.tcp_syncookies": "0"}), socks, window=5)
+    got = {p.key: (p.value, p.optional) for p in f.proposals}
+    assert got["net.ipv4.tcp_max_syn_backlog"] == ("8192", True)  # 3/4 of 8192 covers 4096
+    assert got["net.ipv4.tcp_syncookies"] == ("1", False) and got["net.core.somaxconn"] == ("8192", False)
+    # syncookies on: tcp_max_syn_backlog is never proposed
+    (f,) = diagnose({"TcpExt.TCPReqQFullDoCookies": 9}, modern_state(), socks, window=5)
+    assert "net.ipv4.tcp_max_syn_backlog" not in {p.key for p in f.proposals}
+    # ListenDrops nothing else explains, syncookies off: the 3/4 rule
+    (f,) = diagnose({"TcpExt.ListenDrops": 54}, modern_state(**{"net.ipv4.tcp_syncookies": "0"}), socks, window=5)
+    assert f.id == "syn-queue" and f.severity == "critical" and "3/4 of tcp_max_syn_backlog" in f.title
+    assert {p.key for p in f.proposals} == {"net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog"}
+    # ... with syncookies on, or explained by overflows, it is not this
+    assert diagnose({"TcpExt.ListenDrops": 54}, modern_state(), socks) == []
+    assert [x.id for x in diagnose({"TcpExt.ListenDrops": 5, "TcpExt.ListenOverflows": 5},
+                                   modern_state(**{"net.ipv4.tcp_syncookies": "0"}), socks)] == ["accept-queue"]
 
 
 def test_retransmit_storm_is_path_loss_not_a_sysctl():
     deltas = {"Tcp.OutSegs": 1000, "Tcp.RetransSegs": 80, "TcpExt.TCPTimeouts": 12, "TcpExt.DelayedACKs": 50}
     (f,) = diagnose(deltas, modern_state(), window=10)
     assert f.id == "path-loss" and f.not_a_sysctl and f.proposals == ()
-    assert "not a kernel setting" in f.explanation and "8.0%" in f.explanation
+    # OutSegs does not count retransmits: 80 of the 1080 segments sent
+    assert "not a kernel setting" in f.explanation and "80 of 1080" in f.explanation and "7.4%" in f.explanation
     # a healthy link: 0.1 % retransmits and no timeouts is not a finding
     assert diagnose({"Tcp.OutSegs": 10000, "Tcp.RetransSegs": 10}, modern_state()) == []
+    # some SYN retransmits among data loss: discounted, and said so
+    (f,) = diagnose({**deltas, "Tcp.RetransSegs": 90, "TcpExt.TCPSynRetrans": 10}, modern_state(), window=10)
+    assert f.id == "path-loss" and "80 of 1080" in f.explanation and "not counting 10 SYN" in f.explanation
+
+
+def test_client_syn_retransmits_are_unanswered_syns_not_path_loss():
+    # the reviewer's numbers: "54 of 26 segments were retransmitted (207.7%)"
+    deltas = {"TcpExt.TCPSynRetrans": 54, "Tcp.RetransSegs": 54, "TcpExt.TCPTimeouts": 54, "Tcp.OutSegs": 26,
+              "Tcp.ActiveOpens": 20}
+    (f,) = diagnose(deltas, modern_state(), [], window=4)
+    assert f.id == "syn-unanswered" and f.title == "SYNs unanswered: the server side drops them"
+    assert f.evidence_text() == "TCPSynRetrans +54, ActiveOpens +20, TCPTimeouts +54, RetransSegs +54 in 4 s"
+    assert f.not_a_sysctl and f.proposals == () and "%" not in f.explanation
+    assert any("row lit 'S'" in a for a in f.advice)
+    # a listener resending SYN-ACKs into its full SYN queue: the queue finding alone
+    server = {"TcpExt.TCPReqQFullDrop": 62, "TcpExt.ListenDrops": 62, "TcpExt.TCPSynRetrans": 18,
+              "Tcp.RetransSegs": 18, "TcpExt.TCPTimeouts": 9, "Tcp.OutSegs": 27}
+    assert [x.id for x in diagnose(server, modern_state(**{"net.ipv4.tcp_syncookies": "0"}), [])] == ["syn-queue"]
+    # SYN-ACKs unanswered and no connect() from here: an info, worded for both sides
+    (f,) = diagnose({"TcpExt.TCPSynRetrans": 80, "Tcp.RetransSegs": 80, "TcpExt.TCPTimeouts": 40, "Tcp.OutSegs": 120},
+                    modern_state(), [])
+    assert f.id == "syn-unanswered" and f.severity == "info" and "SYN-ACK" in f.title
+
+
+def test_no_ratio_above_100_percent():
+    import itertools
+    import re
+
+    for out, retr, syn, to in itertools.product((0, 5, 26, 300), (0, 1, 54, 900), (0, 10, 54), (0, 3, 54)):
+        deltas = {"Tcp.OutSegs": out, "Tcp.RetransSegs": retr, "TcpExt.TCPSynRetrans": min(syn, retr),
+                  "TcpExt.TCPTimeouts": to, "Tcp.ActiveOpens": 1}
+        for f in diagnose(deltas, modern_state(), []):
+            for pct in re.findall(r"([\d.]+)%", f.explanation):
+                assert float(pct) <= 100.0, (deltas, f.explanation)
 
 
 def test_quiet_namespace_has_no_findings_and_proposals_dedupe():

@@ -58,7 +58,7 @@ CATALOG: dict[str, CounterInfo] = {
         _c("TcpExt.PAWSEstab", _S, "packets rejects in established connections because of timestamp"),
         _c("TcpExt.PAWSOldAck", _S, "", "ACK rejected: its timestamp is older than the last one seen"),
         _c("TcpExt.TSEcrRejected", _S, "", "packet rejected: its timestamp echo reply is invalid"),
-        _c("TcpExt.TCPReqQFullDrop", _S, "", "SYN queue (tcp_max_syn_backlog) full and no syncookies"),
+        _c("TcpExt.TCPReqQFullDrop", _S, "", "SYN queue full (its limit is the listen backlog, min(listen(), somaxconn)) and no syncookies"),
         _c("TcpExt.TCPReqQFullDoCookies", _S, "", "SYN queue full: answered with a SYN cookie"),
         _c("TcpExt.SyncookiesSent", _S, "SYN cookies sent"),
         _c("TcpExt.SyncookiesRecv", _S, "SYN cookies received"),

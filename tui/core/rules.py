@@ -13,10 +13,14 @@ Rules (each says which counters moved and by how much):
   timestamps. Options with trade-offs; tcp_tw_recycle is named as removed in 4.12.
 * ``accept-queue`` ListenOverflows ~ ListenDrops -> somaxconn and the app's backlog; names
   the listeners at/near their backlog.
-* ``syn-queue``    TCPReqQFullDrop / TCPReqQFullDoCookies / SyncookiesSent ->
-  tcp_max_syn_backlog, tcp_syncookies.
-* ``path-loss``    retransmit storms (RetransSegs, TCPTimeouts against OutSegs), delayed
-  ACKs with stalls -> loss on the path: not a sysctl.
+* ``syn-queue``    TCPReqQFullDrop / TCPReqQFullDoCookies / SyncookiesSent -> the listener's
+  backlog (its SYN queue limit): the application's listen() backlog, somaxconn when it caps
+  it, tcp_syncookies=1 if off. tcp_max_syn_backlog only as an option while syncookies are off
+  (its 3/4 rule, seen as ListenDrops no other counter explains).
+* ``syn-unanswered`` client side: TCPSynRetrans dominating the retransmits while connect()s
+  are made -> the server (or something on the way) drops the SYNs: look there, not a sysctl.
+* ``path-loss``    retransmit storms (RetransSegs, TCPTimeouts against OutSegs, SYN
+  retransmits discounted), delayed ACKs with stalls -> loss on the path: not a sysctl.
 
 Rules never propose a key the namespace's kernel does not have.
 """
@@ -250,7 +254,7 @@ def _accept_queue(deltas, state, window, sockets) -> Finding | None:  # type: ig
     advice.append("a full accept queue usually means a slow or stuck application: check its worker count and latency")
     props: list[Proposal] = []
     if somax is not None:
-        target = max(4096, somax * 2) if somax < 4096 else min(somax * 2, 65535)
+        target = _somaxconn_target(somax)
         ports = ", ".join(str(s.port) for s in hot)
         p = _proposal(state, "net.core.somaxconn", str(target),
                       f"ListenOverflows +{over}, ListenDrops +{drops}{_w(window)}" + (f"; full: port {ports}" if ports else ""),
@@ -263,57 +267,227 @@ def _accept_queue(deltas, state, window, sockets) -> Finding | None:  # type: ig
                    explanation, ev, window, tuple(props), tuple(advice), hot)
 
 
-def _syn_queue(deltas, state, window) -> Finding | None:  # type: ignore[no-untyped-def]
+def _somaxconn_target(somax: int) -> int:
+    # double it, at least the modern default 4096; 65535 is as far as we go without a reason
+    return max(4096, somax * 2) if somax < 4096 else min(somax * 2, 65535)
+
+
+def _listener_limits(sockets: Sequence[ListenSocket] | None, somax: int | None) -> tuple[list[ListenSocket], list[ListenSocket]]:
+    """Listeners whose backlog somaxconn caps, and those whose own listen() backlog is lower.
+
+    sock_diag reports min(listen() backlog, somaxconn at listen() time): a backlog equal to (or,
+    if somaxconn was lowered later, above) somaxconn may be capped by it; a lower one is what
+    the application asked for, and raising somaxconn alone changes nothing for it.
+    """
+    known = sorted((s for s in sockets or () if s.backlog is not None), key=lambda s: (s.backlog, s.port))
+    if somax is None:
+        return [], known
+    return [s for s in known if s.backlog >= somax], [s for s in known if s.backlog < somax]  # type: ignore[operator]
+
+
+def _unexplained_listen_drops(deltas: Mapping[str, int]) -> int:
+    """ListenDrops that no more specific counter accounts for.
+
+    Every accept-queue overflow, SYN-queue-full drop and (old kernels) PAWSPassive reject is
+    also a ListenDrop. What is left, with tcp_syncookies=0, is mostly tcp_conn_request's own
+    rule: drop SYNs from unproven peers once a listener's SYN queue passes 3/4 of
+    tcp_max_syn_backlog — a drop that has no counter of its own.
+    """
+    explained = sum(_d(deltas, k) for k in ("TcpExt.ListenOverflows", "TcpExt.TCPReqQFullDrop", "TcpExt.PAWSPassive"))
+    return max(0, _d(deltas, "TcpExt.ListenDrops") - explained)
+
+
+MAX_NAMED = 6  # listeners named in a finding; the smallest backlogs first (they fill first)
+
+
+def _syn_queue(deltas, state, window, sockets) -> Finding | None:  # type: ignore[no-untyped-def]
+    """SYN queue full.
+
+    Kernel facts (tcp_conn_request, Linux 4.4 … 6.18, checked for real in
+    tests/test_diagnose_synq.py): a listener's SYN queue is full when its half-open connections
+    exceed sk_max_ack_backlog — min(listen() backlog, net.core.somaxconn at listen() time), the
+    same number that bounds its accept queue. Then TCPReqQFullDoCookies (syncookies on: answered
+    with a cookie) or TCPReqQFullDrop (off: dropped) counts. tcp_max_syn_backlog does not size
+    that queue: it is read only with tcp_syncookies=0, to drop SYNs from unproven peers once a
+    queue passes 3/4 of it, counted as ListenDrops alone.
+    """
     drop = _d(deltas, "TcpExt.TCPReqQFullDrop")
     cookies = _d(deltas, "TcpExt.TCPReqQFullDoCookies") or _d(deltas, "TcpExt.SyncookiesSent")
-    if not (drop or cookies):
+    syncookies = state.value("net.ipv4.tcp_syncookies") if state else None
+    # with syncookies off, ListenDrops no other counter explains point at tcp_max_syn_backlog's rule
+    quarter = _unexplained_listen_drops(deltas) if syncookies == "0" else 0
+    if not (drop or cookies or quarter):
         return None
     ev = _ev(deltas, "TcpExt.TCPReqQFullDrop", "TcpExt.TCPReqQFullDoCookies", "TcpExt.SyncookiesSent",
-             "TcpExt.SyncookiesRecv", "TcpExt.SyncookiesFailed", "TcpExt.ListenDrops")
-    syncookies = state.value("net.ipv4.tcp_syncookies") if state else None
+             "TcpExt.SyncookiesRecv", "TcpExt.SyncookiesFailed", "TcpExt.ListenDrops", "TcpExt.TCPSynRetrans")
+    somax = state.int_value("net.core.somaxconn") if state else None
     max_syn = state.int_value("net.ipv4.tcp_max_syn_backlog") if state else None
-    explanation = (
-        f"The SYN queue (half-open connections) was full{_w(window)}: "
-        + (f"{drop} SYNs were dropped (TCPReqQFullDrop)" if drop else "")
-        + (" and " if drop and cookies else "")
-        + (f"{cookies} SYNs were answered with SYN cookies" if cookies else "")
-        + ". The queue is bounded by the listener's backlog (min(listen() backlog, somaxconn)) and, with "
-        "syncookies off, by tcp_max_syn_backlog. A sudden flood of SYNs from few sources may be an attack, "
-        "not load."
-    )
-    props: list[Proposal] = []
+    capped, own = _listener_limits(sockets, somax)
+    known = sorted([*capped, *own], key=lambda s: (s.backlog, s.port))[:MAX_NAMED]
     why = ", ".join(e.text() for e in ev) + _w(window)
-    if drop and syncookies == "0":
+
+    parts = []
+    if drop:
+        parts.append(f"{drop} SYNs were dropped (TCPReqQFullDrop)")
+    if cookies:
+        parts.append(f"{cookies} SYNs were answered with SYN cookies")
+    if drop or cookies:
+        explanation = (
+            f"A listener's SYN queue (half-open connections) was full{_w(window)}: " + " and ".join(parts) + ". "
+            "The SYN queue of a listener is bounded by its backlog, min(the application's listen() backlog, "
+            "net.core.somaxconn when it called listen()) — the same limit as its accept queue. "
+            "tcp_max_syn_backlog does not size it. Both the application's backlog and somaxconn take effect only "
+            "when the application calls listen() again (restart it). Half-open connections pile up when clients "
+            "(or the network back to them) do not complete the handshake, or under a SYN flood: a sudden flood "
+            "from few sources may be an attack, not load."
+        )
+    else:
+        explanation = (
+            f"ListenDrops +{_d(deltas, 'TcpExt.ListenDrops')}{_w(window)}, of which {quarter} no accept-queue or "
+            f"SYN-queue counter explains, with tcp_syncookies=0. With syncookies off the kernel drops SYNs from "
+            f"peers it has not talked to before once a listener's SYN queue passes 3/4 of tcp_max_syn_backlog "
+            f"({max_syn if max_syn is not None else '?'}); such drops count only as ListenDrops. "
+            "Turning syncookies on removes this rule; a larger backlog alone does not."
+        )
+    if known:
+        explanation += " Listening now (backlog): " + "; ".join(f"{s.endpoint} {s.backlog}" for s in known)
+        more = len(capped) + len(own) - len(known)
+        explanation += f" and {more} more." if more > 0 else "."
+
+    props: list[Proposal] = []
+    advice: list[str] = []
+    if syncookies == "0":
         p = _proposal(state, "net.ipv4.tcp_syncookies", "1", why,
-                      "low: cookies are sent only when the queue is full; such connections lose TCP options "
-                      "unless timestamps are on", "syn-queue")
+                      "low: cookies are sent only when a SYN queue is full; such connections lose TCP options "
+                      "(window scaling, SACK) unless timestamps are on", "syn-queue")
         if p:
             props.append(p)
-    if max_syn is not None:
-        p = _proposal(state, "net.ipv4.tcp_max_syn_backlog", str(max(4096, max_syn * 2)), why,
-                      "low: more memory for half-open connections (about 300 bytes each); does not help "
-                      "if the listen() backlog is the limit", "syn-queue")
-        if p:
-            props.append(p)
-    advice = ("raise the application's listen() backlog and net.core.somaxconn too: they bound the SYN queue",)
-    return Finding("syn-queue", "critical" if drop else "warning", "SYN queue full", explanation, ev, window,
-                   tuple(props), advice)
+    if (drop or cookies) and somax is not None:
+        target = _somaxconn_target(somax)
+        ports = ", ".join(f"{s.port} (backlog {s.backlog})" for s in capped[:MAX_NAMED])
+        if capped or not known:
+            # somaxconn is the limit of a listener we saw, or we saw none and cannot tell
+            p = _proposal(state, "net.core.somaxconn", str(target),
+                          why + (f"; capped by somaxconn {somax}: port {ports}" if ports
+                                 else "; no listener's backlog was read, so whether somaxconn is its limit is unknown"),
+                          "low: more memory for queued connections. Only sockets that call listen() after the change "
+                          "get the new limit, and only if the application asks for that much: restart it",
+                          "syn-queue", optional=not capped)
+            if p:
+                props.append(p)
+    # per-listener backlog advice only when a queue was full: under the 3/4 rule the backlog is not the limit
+    for s in capped[:MAX_NAMED] if (drop or cookies) else ():
+        advice.append(f"port {s.port}: backlog {s.backlog} is capped by somaxconn ({somax}): raise somaxconn, make sure "
+                      "the application's listen() backlog is at least as large, then restart the application")
+    for s in own[:MAX_NAMED] if (drop or cookies) else ():
+        advice.append(f"port {s.port}: backlog {s.backlog} comes from the application's listen() (somaxconn {somax} "
+                      "allows more): raise it in the application (nginx `listen ... backlog=`, gunicorn --backlog, "
+                      "the server's backlog option) and restart it; raising somaxconn alone changes nothing for it")
+    if (drop or cookies) and not known:
+        advice.append("raise the application's listen() backlog (and net.core.somaxconn if it asks for more than that): "
+                      "together they bound the SYN queue; `ss -ltn` in the namespace shows each listener's backlog "
+                      "(Send-Q)")
+    advice.append("count half-open connections per port: `ss -Htn state syn-recv` in the namespace; many from few "
+                  "addresses looks like a SYN flood, not load")
+    if syncookies == "0" and max_syn is not None:
+        # secondary: it only matters while syncookies stay off, and only above 3/4 of it
+        limit = max_syn - (max_syn >> 2)
+        big = sorted((s for s in (*capped, *own) if s.backlog is not None and s.backlog > limit), key=lambda s: s.backlog)
+        advice.append(f"with syncookies off, tcp_max_syn_backlog ({max_syn}) also drops SYNs from unproven peers once "
+                      f"a SYN queue holds more than {limit}" + (f" (below the backlog of port {big[0].port})" if big else "")
+                      + "; with tcp_syncookies=1 it is not used")
+        need = max((s.backlog or 0) for s in big) if big else 0
+        if quarter or big or not known:
+            target_syn = max(max_syn * 2, 1 << max(need * 4 // 3, 1).bit_length())
+            p = _proposal(state, "net.ipv4.tcp_max_syn_backlog", str(target_syn), why,
+                          "low: more memory for half-open connections; matters only while tcp_syncookies=0, and does "
+                          "not raise a listener's own SYN queue limit (its backlog)", "syn-queue", optional=True)
+            if p:
+                props.append(p)
+    title = "SYN queue full: the listener's backlog is too small" if (drop or cookies) else \
+        "SYNs dropped: syncookies off and the SYN queue past 3/4 of tcp_max_syn_backlog"
+    return Finding("syn-queue", "critical" if (drop or quarter) else "warning", title, explanation, ev, window,
+                   tuple(props), tuple(advice))
+
+
+def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def]
+    """The client side of a SYN drop: this namespace's SYNs (or SYN-ACKs) were retransmitted.
+
+    TCPSynRetrans counts retransmitted SYNs *and* SYN-ACKs; each also counts in RetransSegs, and
+    each SYN (and SYN-ACK) timer expiry in TCPTimeouts — so a client whose server drops its SYNs
+    shows TCPSynRetrans = RetransSegs = TCPTimeouts, which is not data loss. ActiveOpens (connect()
+    calls) tells a client from a listener resending SYN-ACKs.
+    """
+    syn = _d(deltas, "TcpExt.TCPSynRetrans")
+    if not syn:
+        return None
+    data_retr = max(0, _d(deltas, "Tcp.RetransSegs") - syn)
+    if data_retr > syn:
+        return None  # data retransmits dominate: path-loss tells that story
+    active = _d(deltas, "Tcp.ActiveOpens")
+    listen_side = any(_d(deltas, k) for k in ("TcpExt.ListenDrops", "TcpExt.ListenOverflows", "TcpExt.TCPReqQFullDrop",
+                                              "TcpExt.TCPReqQFullDoCookies"))
+    if not active and listen_side:
+        return None  # SYN-ACKs of this namespace's own troubled listeners: the queue findings explain them
+    ev = _ev(deltas, "TcpExt.TCPSynRetrans", "Tcp.ActiveOpens", "Tcp.AttemptFails", "TcpExt.TCPTimeouts", "Tcp.RetransSegs")
+    fails = _d(deltas, "Tcp.AttemptFails")
+    advice = (
+        "look at the server's namespace: ListenOverflows/ListenDrops (accept queue full), TCPReqQFullDrop (SYN "
+        "queue full), PAWS*/TCPSYNChallenge (timestamps behind NAT) — in synscope, the other row lit 'S'",
+        "if the server is not on this node or shows nothing: a firewall or NAT on the way (an iptables/NetworkPolicy "
+        "DROP, a full conntrack table: `conntrack -S`, `dmesg`), or loss on the path",
+        "capture here (t, the default SYN, SYN-ACK and RST filter): the same SYN leaving again and again with no "
+        "SYN-ACK back confirms it",
+        "no sysctl in this namespace fixes it; tcp_syn_retries only changes how long connect() keeps trying",
+    )
+    if active:
+        explanation = (
+            f"{syn} SYN retransmits{_w(window)} while this namespace opened {active} connections"
+            + (f" ({fails} attempts failed)" if fails else "")
+            + ": its connect()s were not answered, and each retry made the caller wait a second or more. "
+            "Each retransmitted SYN also counts in RetransSegs and TCPTimeouts: this is not data loss. "
+            "The SYNs were dropped on the way or by the server: its accept or SYN queue was full, it rejected "
+            "them on timestamps, or a firewall/NAT dropped them."
+        )
+        if listen_side:
+            explanation += (" This namespace's own listeners also dropped SYNs: part of TCPSynRetrans may be their "
+                            "SYN-ACK retransmits.")
+        return Finding("syn-unanswered", "warning", "SYNs unanswered: the server side drops them", explanation, ev,
+                       window, (), advice, not_a_sysctl=True)
+    explanation = (
+        f"{syn} SYN or SYN-ACK retransmits{_w(window)}, and no connection was opened from here in that time: these "
+        "are retries of connect()s started earlier (the server side does not answer), or SYN-ACKs this namespace's "
+        "listeners resend because their clients do not complete the handshake (the final ACK is lost or filtered). "
+        "Not data loss, and not a sysctl here."
+    )
+    advice = (*advice[:2], "capture here (t, the default SYN, SYN-ACK and RST filter): which side's packets go "
+              "unanswered tells which it is", advice[3])
+    return Finding("syn-unanswered", "info", "Handshakes retried: SYNs or SYN-ACKs unanswered", explanation, ev, window,
+                   (), advice, not_a_sysctl=True)
 
 
 def _path_loss(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def]
-    out, retr = _d(deltas, "Tcp.OutSegs"), _d(deltas, "Tcp.RetransSegs")
-    timeouts = _d(deltas, "TcpExt.TCPTimeouts")
-    ratio = retr / out if out else 0.0
+    # SYN and SYN-ACK retransmits are handshakes nobody answered (syn-unanswered, the queue
+    # findings), not loss of data: they count in RetransSegs and, once per timer, TCPTimeouts.
+    syn = _d(deltas, "TcpExt.TCPSynRetrans")
+    out = _d(deltas, "Tcp.OutSegs")
+    retr = max(0, _d(deltas, "Tcp.RetransSegs") - syn)
+    timeouts = max(0, _d(deltas, "TcpExt.TCPTimeouts") - syn)
+    # OutSegs does not count retransmitted data segments on this kernel (only new data and
+    # pure ACKs): the share of all segments sent is retr / (out + retr), never above 100 %
+    sent = out + retr
+    ratio = retr / sent if sent else 0.0
     storm = out >= MIN_OUTSEGS and ratio >= RETRANS_RATIO
-    stalls = timeouts > 0 and (retr > 0)
+    stalls = timeouts > 0 and retr > 0
     if not (storm or stalls):
         return None
     ev = _ev(deltas, "Tcp.RetransSegs", "Tcp.OutSegs", "TcpExt.TCPTimeouts", "TcpExt.TCPLostRetransmit",
              "TcpExt.DelayedACKs", "TcpExt.DelayedACKLost", "TcpExt.TCPSpuriousRTOs", "TcpExt.TCPAbortOnTimeout")
     dack = _d(deltas, "TcpExt.DelayedACKs")
     explanation = (
-        f"{retr} of {out} segments were retransmitted{_w(window)} ({ratio:.1%})"
-        + (f", {timeouts} retransmission timeouts (each a stall of 200 ms or more)" if timeouts else "")
+        f"{retr} of {sent} segments sent were retransmissions{_w(window)} ({ratio:.1%})"
+        + (f", not counting {syn} SYN/SYN-ACK retransmits" if syn else "")
+        + (f"; {timeouts} retransmission timeouts (each a stall of 200 ms or more)" if timeouts else "")
         + (f"; delayed ACKs +{dack} alongside: the peers wait for data that was lost" if dack else "")
         + ". This is packet loss on the path (NIC, overlay, conntrack, a policer, a congested link), not a "
         "kernel setting: no sysctl fixes it."
@@ -349,7 +523,8 @@ def diagnose(
         _tw_recycle(deltas, sysctls, window),
         _nat_timestamps(deltas, sysctls, window, kernel),
         _accept_queue(deltas, sysctls, window, socks),
-        _syn_queue(deltas, sysctls, window),
+        _syn_queue(deltas, sysctls, window, socks),
+        _syn_unanswered(deltas, window),
         _path_loss(deltas, window),
     ]
     out = [f for f in found if f is not None]
@@ -402,7 +577,9 @@ def diagnose_namespace(
         return Diagnosis(ns, (), None, None, None, {}, ("no deltas yet: wait for a second sample",))
     deltas, window = deltas_from_history(history, n)
     kernel_keys = history.values().keys()
-    if not always_read and not diagnose(deltas, None, window=window, kernel_keys=kernel_keys):
+    # unexplained ListenDrops need the sysctls to be judged (tcp_syncookies=0?): read them
+    quiet = not diagnose(deltas, None, window=window, kernel_keys=kernel_keys) and not _unexplained_listen_drops(deltas)
+    if not always_read and quiet:
         return Diagnosis(ns, (), None, None, window, deltas)
     notes: list[str] = []
     state: SysctlState | None = None
