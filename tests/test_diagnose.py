@@ -107,7 +107,7 @@ def test_accept_queue_finding_names_port_and_shows_somaxconn_37(overflow_lab):
 def test_diagnose_cli_json_and_text(overflow_lab, monkeypatch):
     _lab, srv, _ns, _h, _reader = overflow_lab
     # Docker/kubelet sources are other tests' business; /proc and /run/netns discovery is real
-    monkeypatch.setattr(diagnose_cmd, "default_sources", list)
+    monkeypatch.setattr("tui.commands.common.default_sources", list)
     # the clients are still retransmitting SYNs into the full queue: a 2 s window sees it
     args = argparse.Namespace(interval=2.0, ns=srv, json=True, all=True)
     out = io.StringIO()
@@ -130,7 +130,7 @@ def test_diagnose_cli_json_and_text(overflow_lab, monkeypatch):
 
 def test_diagnose_cli_unknown_filter_is_a_clear_message(monkeypatch, capsys):
     require_root()
-    monkeypatch.setattr(diagnose_cmd, "default_sources", list)
+    monkeypatch.setattr("tui.commands.common.default_sources", list)
     rc = diagnose_cmd.run(argparse.Namespace(interval=0.2, ns="no-such-namespace-xyz", json=False, all=False))
     assert rc == 1
     assert "no namespace matches 'no-such-namespace-xyz'" in capsys.readouterr().err

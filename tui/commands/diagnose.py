@@ -11,13 +11,10 @@ import argparse
 import json
 import os
 import sys
-import time
 
-from tui.core.monitor import Monitor
-from tui.core.namespaces import Discovery, NetNS
+from tui.commands.common import matching, report_blind_spots, two_samples
 from tui.core.rules import Diagnosis, diagnose_namespace
 from tui.core.sampler import NetnsReader
-from tui.core.sources import default_sources
 from tui.core.sysctl import commands_for, host_netns
 
 
@@ -104,28 +101,18 @@ def print_text(d: Diagnosis, out) -> None:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        print("synscope diagnose: --interval must be positive", file=sys.stderr)
-        return 2
-    monitor = Monitor(Discovery(default_sources()), background=False)
     reader = NetnsReader()
     try:
-        first = monitor.tick()
-        time.sleep(args.interval)
-        tick = monitor.tick()
-        shown: list[NetNS] = [ns for ns in tick.namespaces if not args.ns or ns.matches(args.ns)]
-        host = next((ns for ns in tick.namespaces if ns.kind == "host"), None) or host_netns()
-        results = [diagnose_namespace(ns, monitor.history.get(ns.inode), n=1, reader=reader, host=host) for ns in shown]
+        with two_samples(args.interval) as (monitor, first, tick):
+            report_blind_spots(first, tick, "diagnosed")
+            shown = matching(tick.namespaces, args.ns)
+            if args.ns and not shown:
+                return 1
+            host = next((ns for ns in tick.namespaces if ns.kind == "host"), None) or host_netns()
+            results = [diagnose_namespace(ns, monitor.history.get(ns.inode), n=1, reader=reader, host=host)
+                       for ns in shown]
     finally:
         reader.close()
-        monitor.close()
-    if not tick.root or os.geteuid() != 0:
-        print("synscope: not root: only reachable namespaces are diagnosed (run with sudo to see all)", file=sys.stderr)
-    for note in tick.notes + first.sample.notes + tick.sample.notes:
-        print(f"synscope: {note}", file=sys.stderr)
-    if args.ns and not shown:
-        print(f"synscope: no namespace matches {args.ns!r}", file=sys.stderr)
-        return 1
     listed = [d for d in results if d.findings or args.all]
     if args.json:
         for d in listed:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import time
 
 from tui.core.catalog import GROUP_ORDER, group_of, info
 from tui.core.counters import is_gauge
-from tui.core.monitor import Monitor, Tick
-from tui.core.namespaces import Discovery, NetNS
-from tui.core.sources import default_sources
+from tui.commands.common import matching, report_blind_spots, two_samples
+from tui.core.monitor import Monitor
+from tui.core.namespaces import NetNS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -83,36 +81,14 @@ def _table(records: list[dict], out) -> None:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        print("synscope snapshot: --interval must be positive", file=sys.stderr)
-        return 2
-    monitor = Monitor(Discovery(default_sources()), background=False)
-    try:
-        first = monitor.tick()
-        time.sleep(args.interval)
-        second: Tick = monitor.tick()
-    finally:
-        monitor.close()
-    if not second.root or os.geteuid() != 0:
-        print(
-            "synscope: not root: only the namespaces this user can reach are shown (run with sudo to see all)",
-            file=sys.stderr,
-        )
-    for note in second.notes + first.sample.notes + second.sample.notes:
-        print(f"synscope: {note}", file=sys.stderr)
-    for st in second.statuses:
-        if not st.available:
-            what = "not on this node" if st.absent else "unavailable"
-            print(f"synscope: source {st.name} {what}: {st.reason}", file=sys.stderr)
-    shown = [ns for ns in second.namespaces if not args.ns or ns.matches(args.ns)]
-    records = [ns_record(ns, monitor, args.all) for ns in shown]
+    with two_samples(args.interval) as (monitor, first, second):
+        report_blind_spots(first, second)
+        shown = matching(second.namespaces, args.ns)
+        records = [ns_record(ns, monitor, args.all) for ns in shown]
     if args.json:
         for rec in records:
             print(json.dumps(rec, sort_keys=True))
     else:
         _table(records, sys.stdout)
         print(f"{len(shown)} of {len(second.namespaces)} namespaces, {args.interval:g} s apart", file=sys.stdout)
-    if args.ns and not shown:
-        print(f"synscope: no namespace matches {args.ns!r}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if args.ns and not shown else 0
