@@ -64,7 +64,7 @@ CATALOG: dict[str, CounterInfo] = {
         _c("TcpExt.SyncookiesRecv", _S, "SYN cookies received"),
         _c("TcpExt.SyncookiesFailed", _S, "invalid SYN cookies received"),
         _c("TcpExt.TCPSYNChallenge", _S, "", "challenge ACK sent for a SYN on an existing connection"),
-        _c("TcpExt.TCPSynRetrans", _S, "", "our SYNs went unanswered: the peer dropped them"),
+        _c("TcpExt.TCPSynRetrans", _S, "", "a SYN (or, on a listener, a SYN-ACK) was retransmitted: the other side did not answer"),
         # delayed ACKs
         _c("TcpExt.DelayedACKs", _D, "delayed acks sent"),
         _c("TcpExt.DelayedACKLocked", _D, "delayed acks further delayed because of locked socket"),

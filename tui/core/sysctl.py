@@ -66,7 +66,7 @@ KNOWN: dict[str, SysctlInfo] = {
     i.key: i
     for i in (
         SysctlInfo("net.core.somaxconn", "upper limit for every listen() backlog (the accept queue)"),
-        SysctlInfo("net.ipv4.tcp_max_syn_backlog", "SYN queue limit per listener when syncookies are off"),
+        SysctlInfo("net.ipv4.tcp_max_syn_backlog", "with syncookies off, SYNs from unproven peers are dropped once a listener's SYN queue passes 3/4 of it"),
         SysctlInfo("net.ipv4.tcp_syncookies", "answer SYNs with cookies when the SYN queue is full (1 = when needed)"),
         SysctlInfo("net.ipv4.tcp_timestamps", "TCP timestamps (RFC 7323): RTT measurement and PAWS"),
         SysctlInfo("net.ipv4.tcp_tw_recycle", "fast TIME_WAIT recycling with per-host timestamp checks; breaks NAT", "4.12"),
