@@ -653,6 +653,47 @@ def test_threads_of_a_closed_manager_are_gone(lab, capdir):
     assert wait_for(lambda: not ({t.name for t in threading.enumerate()} - before), timeout=10), threading.enumerate()
 
 
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _fd_targets() -> list[str]:
+    """What the open fds point at, for an assertion message (listdir's own fd is gone by then)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue
+    return sorted(out)
+
+
+def test_finished_captures_hold_no_fds_or_threads(lab, capdir):
+    """tcpdump's stdout/stderr pipes are closed once read to the end, the namespace fd once
+    tcpdump is spawned: captures that ended (and stay in the list) hold no fd, no thread."""
+    _need_tcpdump()
+    ns = netns(lab.add("fds"))
+    mgr = CaptureManager(directory=capdir)
+    try:
+        # a first capture starts the long-lived spawner thread: not a per-capture cost
+        mgr.wait_done(mgr.start(CaptureSpec(ns, "tcp", duration=0.5, file_mb=1, file_count=1), check=False), 20)
+        fds, threads = _open_fds(), {t.name for t in threading.enumerate()}
+        long = mgr.start(CaptureSpec(ns, "tcp", duration=60), check=False)
+        assert mgr.wait_listening(long)
+        assert _open_fds() == fds + 2  # its stdout and stderr pipes; the namespace fd is closed
+        short = [mgr.start(CaptureSpec(ns, "tcp", duration=0.5, file_mb=1, file_count=1), check=False) for _ in range(5)]
+        assert all(mgr.wait_done(cid, 20) for cid in short)  # they end at their time limit
+        mgr.stop(long)  # and this one by hand
+        assert mgr.wait_done(long, 20)
+        assert [mgr.status(cid).state for cid in [long, *short]] == ["done"] * 6  # still listed
+        # "done" comes after the readers finished and closed the pipes: no waiting needed
+        assert _open_fds() == fds, _fd_targets()
+        # a watcher thread sets "done" as its last act: it may take a moment to be gone
+        assert wait_for(lambda: not ({t.name for t in threading.enumerate()} - threads)), threading.enumerate()
+    finally:
+        mgr.close()
+
+
 APP_SCRIPT = """
 import os, sys
 from textual.app import App

@@ -82,6 +82,7 @@ DEFAULT_FILE_MB = 25  # tcpdump -C unit: millions of bytes
 DEFAULT_FILE_COUNT = 4
 KEEP_LINES = 2000  # decoded lines kept per capture for the pane
 STOP_GRACE = 3.0  # seconds tcpdump gets to flush after SIGTERM before SIGKILL
+READER_GRACE = 5.0  # seconds the pipe readers get to reach EOF once tcpdump has exited
 SYN_TROUBLE_KEYS: tuple[str, ...] = keys_in(Group.SYN)
 
 
@@ -466,6 +467,7 @@ class _Capture:
         self.byte_count = 0
         self.listening_event = threading.Event()
         self.done_event = threading.Event()
+        self.readers: tuple[threading.Thread, ...] = ()
 
     def files_on_disk(self) -> tuple[tuple[str, ...], int]:
         files, on_disk = [], 0
@@ -529,8 +531,13 @@ class CaptureManager:
         cap = _Capture(cid, spec, path, proc, baseline)
         with self._lock:
             self._captures[cid] = cap
-        for target, name in ((self._read_stdout, "out"), (self._read_stderr, "err"), (self._wait, "wait")):
-            threading.Thread(target=target, args=(cap,), name=f"synscope-capture-{cid}-{name}", daemon=True).start()
+        threads = [
+            threading.Thread(target=target, args=(cap,), name=f"synscope-capture-{cid}-{name}", daemon=True)
+            for target, name in ((self._read_stdout, "out"), (self._read_stderr, "err"), (self._wait, "wait"))
+        ]
+        cap.readers = tuple(threads[:2])  # _wait joins them: "done" means every line is read
+        for t in threads:
+            t.start()
         return cid
 
     @staticmethod
@@ -546,28 +553,38 @@ class CaptureManager:
         )
 
     # -- the threads that watch a tcpdump --------------------------------------------------
+    # Each reader closes its pipe once read to the end (or on error): a finished capture
+    # holds no fd, however long it stays in the list. Only its reader touches a pipe.
     @staticmethod
     def _read_stdout(cap: _Capture) -> None:
-        assert cap.proc.stdout is not None
-        for raw in cap.proc.stdout:
-            line, nbytes = decode_line(raw.decode("utf-8", "replace").rstrip("\n"))
-            with cap.lock:
-                cap.lines.append(line)
-                cap.line_count += 1
-                cap.byte_count += nbytes or 0
+        out = cap.proc.stdout
+        assert out is not None
+        try:
+            for raw in out:
+                line, nbytes = decode_line(raw.decode("utf-8", "replace").rstrip("\n"))
+                with cap.lock:
+                    cap.lines.append(line)
+                    cap.line_count += 1
+                    cap.byte_count += nbytes or 0
+        finally:
+            out.close()
 
     @staticmethod
     def _read_stderr(cap: _Capture) -> None:
-        assert cap.proc.stderr is not None
-        for raw in cap.proc.stderr:
-            line = raw.decode("utf-8", "replace").strip()
-            if not line or line.startswith("tcpdump: data link type"):
-                continue  # libpcap chatter with -i any, not news for the engineer
-            with cap.lock:
-                cap.messages.append(line)
-                if line.startswith("tcpdump: listening on"):
-                    cap.listening = True
-                    cap.listening_event.set()
+        err = cap.proc.stderr
+        assert err is not None
+        try:
+            for raw in err:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line or line.startswith("tcpdump: data link type"):
+                    continue  # libpcap chatter with -i any, not news for the engineer
+                with cap.lock:
+                    cap.messages.append(line)
+                    if line.startswith("tcpdump: listening on"):
+                        cap.listening = True
+                        cap.listening_event.set()
+        finally:
+            err.close()
 
     def _wait(self, cap: _Capture) -> None:
         try:
@@ -578,6 +595,10 @@ class CaptureManager:
                     cap.end_reason = f"time limit reached ({cap.spec.duration:g} s)"
             self._terminate(cap)
             rc = cap.proc.wait()
+        # tcpdump is gone, so its pipes hit EOF: let the readers take the last lines (and
+        # close the pipes) before "done". Bounded, in case something else kept a pipe open.
+        for t in cap.readers:
+            t.join(timeout=READER_GRACE)
         with cap.lock:
             cap.exit_code = rc
             cap.ended = time.monotonic()
