@@ -587,6 +587,26 @@ def test_cli_errors_are_messages_not_tracebacks(lab, capdir):
     assert list(capdir.iterdir()) == []
 
 
+def test_cli_rejects_zero_and_negative_bounds(capdir):
+    """--files 0 once meant "the default" (``args.files or ...``): every bound below 1 is an error."""
+    env = _cli_env(capdir)
+    for args, want in (
+        (["--files", "0"], "argument --files: must be 1 or more, not '0'"),
+        (["--files", "-2"], "argument --files: must be 1 or more"),
+        (["--file-mb", "0"], "argument --file-mb: must be 1 or more, not '0'"),
+        (["--files", "two"], "argument --files: must be a whole number, not 'two'"),
+        (["--duration", "0"], "argument --duration: must be more than 0 seconds, not '0'"),
+        (["--duration", "-1"], "argument --duration: must be more than 0 seconds"),
+        (["--duration", "nan"], "argument --duration: must be more than 0 seconds"),
+    ):
+        # a namespace that cannot exist: the bounds are refused before it is even looked up
+        cmd = [sys.executable, "-m", "tui", "capture", "no-such-ns-for-bounds", *args]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 2 and want in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+        assert "no namespace matches" not in r.stderr, (args, r.stderr)
+    assert list(capdir.iterdir()) == []
+
+
 # -- interactive ------------------------------------------------------------------------
 INTERACTIVE = """
 import fcntl, sys, termios
