@@ -181,8 +181,12 @@ async def test_several_captures_listed_stop_one_and_the_terminal_key(lab, mgr):
         assert await until(pilot, lambda: isinstance(app.screen, CaptureScreen))
         screen = app.screen
         lst = screen.query_one(CaptureList)
-        assert await until(pilot, lambda: lst.row_count == 2)
-        assert screen.selected == ids[-1]  # the newest is shown first
+        # the newest is shown first: wait until the pane and the list's cursor agree on it
+        # before pressing (a press before that would act on whatever was selected then)
+        assert await until(pilot, lambda: lst.row_count == 2 and screen.selected == lst.selected_id == ids[-1])
+        await pilot.pause()  # let the table's late highlight events arrive: they must not move it
+        assert screen.selected == lst.selected_id == ids[-1]
+        assert f"#{ids[-1]} {b.name}" in text_of(screen.query_one(CaptureSummary))  # the pane shows it too
         calls = []
         screen.run_in_terminal = lambda ns, f, i="any": calls.append((ns.name, f, i))  # suspend can't run headless
         await pilot.press("i")

@@ -322,7 +322,7 @@ class CaptureScreen(_TerminalMixin, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.refresh_captures()
+        self.refresh_captures(force_select=True)  # the capture we were opened on, else the newest
         self.set_interval(REFRESH, self.refresh_captures)
         self.query_one(CaptureList).focus()
 
@@ -332,17 +332,24 @@ class CaptureScreen(_TerminalMixin, Screen):
 
     @on(CaptureList.Chosen)
     def _chosen(self, event: CaptureList.Chosen) -> None:
-        if event.capture_id != self.selected:
-            self.selected = event.capture_id
+        # The event only says "the cursor moved"; the cursor itself says where. Highlight
+        # events arrive late (the one DataTable posts for a first row lands after we moved
+        # the cursor to the newest): taking event.capture_id flipped the pane to row 0.
+        if self.query_one(CaptureList).selected_id != self.selected:
             self.refresh_captures()
 
     def refresh_captures(self, force_select: bool = False) -> None:
         statuses = self.manager.statuses()
         ids = [s.id for s in statuses]
+        lst = self.query_one(CaptureList)
+        # The list's cursor is the selection. We move it only on purpose (select(), the
+        # first look) or when its capture is gone (the newest then); a periodic refresh
+        # must not put back a selection the user's key press just moved away from.
+        move = force_select or self.selected not in ids
         if self.selected not in ids:
             self.selected = ids[-1] if ids else None
-        lst = self.query_one(CaptureList)
-        lst.show(statuses, select=self.selected)
+        lst.show(statuses, select=self.selected if move else None)
+        self.selected = lst.selected_id if ids else None
         log = self.query_one(CaptureLog)
         summary = self.query_one(CaptureSummary)
         st = next((s for s in statuses if s.id == self.selected), None)
