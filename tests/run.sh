@@ -26,7 +26,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# world-readable: one test runs synscope as nobody (uid 65534) from this venv
 venv="${SYNSCOPE_TEST_VENV:-$(mktemp -d /tmp/synscope-test.XXXXXX)/venv}"
+chmod 755 "$(dirname "$venv")"
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip >/dev/null
 "$venv/bin/pip" install -q -e '.[test]'
