@@ -30,8 +30,12 @@ fi
 venv="${SYNSCOPE_TEST_VENV:-$(mktemp -d /tmp/synscope-test.XXXXXX)/venv}"
 chmod 755 "$(dirname "$venv")"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q --upgrade pip >/dev/null
-"$venv/bin/pip" install -q -e '.[test]'
+log="$(dirname "$venv")/pip.log"
+if ! { "$venv/bin/pip" install -q --upgrade pip && "$venv/bin/pip" install -q -e '.[test]'; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "pip install failed (log above)" >&2
+  exit 1
+fi
 
 "$venv/bin/ruff" check tui widgets tests bench
 exec "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs "$@"
