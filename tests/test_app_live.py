@@ -62,8 +62,10 @@ async def test_listen_overflow_lights_the_row_and_shows_listendrops(lab):
             assert drops_seen.hot and drops_seen.value > 0 and drops_seen.rate and drops_seen.rate > 0
             assert drops_seen.last_moved_ago == 0.0
             # the panel on screen carries it, highlighted
-            row = app.main.panel._rows.get("TcpExt.ListenDrops")
-            assert row is not None and row.has_class("-hot-syn")
+            panel = app.main.panel
+            assert panel.highlight("TcpExt.ListenDrops") == "syn"
+            painted = panel.line_text("TcpExt.ListenDrops")
+            assert "!TcpExtListenDrops" in painted and f"+{drops_seen.delta}" in painted, painted
 
             # `s` on that row: the diagnosis reads the namespace's own sysctls and sockets
             await pilot.press("s")

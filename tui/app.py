@@ -318,7 +318,8 @@ class SynscopeApp(App[int]):
     @on(NamespaceTable.Selected)
     def _selected(self, msg: NamespaceTable.Selected) -> None:
         self._chart_key = None
-        self._render_detail_title()
+        # the panel's title changes with its content, when the new detail arrives (a few ms):
+        # retitling now would show the new name over the old counters and repaint the panel twice
         self.refresh_detail()
 
     @on(NamespaceTable.DetailRequested)
@@ -339,9 +340,13 @@ class SynscopeApp(App[int]):
         table = self._main.table
         table.show(frame.namespaces, frame.summaries, frame.time, keep=self._keep)
         self._render_title()
-        if detail is not None:
+        # the table may just have moved the selection (it follows the worst row until the
+        # user picks one): then this detail is the previous namespace's, and the new one is
+        # already requested — painting the old one would flash it and cost a full redraw
+        if detail is not None and detail.inode == table.selected_inode:
             self._show_detail(detail)
-        self._render_detail_title()
+        elif self.detail is None or self.detail.inode == table.selected_inode:
+            self._render_detail_title()  # else the title changes when the new detail arrives
         self._render_status()
 
     def _show_detail(self, detail: NsDetail | None) -> None:

@@ -1,31 +1,35 @@
-"""The detail panel: one namespace's counters, grouped, each with a live Sparkline.
+"""The detail panel: one namespace's counters, grouped, each with a live sparkline.
 
 Takes an :class:`~tui.source.NsDetail` (computed in the sampling thread), does no I/O.
-Rows are reused between ticks: when the set of shown counters is unchanged a tick only
-updates two Statics and assigns a *new* list to each Sparkline's ``data`` (a Sparkline
-redraws only on assignment). SYN-trouble and delayed-ACK rows are highlighted while their
-delta is non-zero — with a ``!`` marker as well as a colour — and always say when they last
-moved, so a burst between two glances is not missed.
+Per counter: value, delta since the last tick, rate, a sparkline of the recent rate, the
+``netstat -s`` wording. SYN-trouble and delayed-ACK rows are highlighted while their delta is
+non-zero — with a ``!`` marker as well as a colour — and always say when they last moved, so
+a burst between two glances is not missed. Counters that never moved in the window have no
+sparkline (nothing to draw).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
+from textual import events
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.color import Color
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.renderables.sparkline import Sparkline as SparklineRenderable
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
-from textual.widgets import Sparkline, Static
 
 from tui.core.catalog import Group
 from tui.source import CounterLine, NsDetail, nstat_name
 
 from .namespace_table import fmt_rate
 
-__all__ = ["CounterPanel", "CounterRow", "FlatBlock", "fmt_ago", "numbers_text", "words_text"]
+__all__ = ["CounterPanel", "fmt_ago", "numbers_text", "words_text"]
 
 
 def fmt_ago(seconds: float | None, short: bool = False) -> str:
@@ -82,127 +86,37 @@ def words_text(line: CounterLine, *, narrow: bool) -> Text:
     return words
 
 
-class TextCell(Widget):
-    """One line of rich Text, painted through the Line API.
+class CounterPanel(ScrollView, can_focus=True):
+    """Counters of the selected namespace; up/down chooses the charted counter.
 
-    A Static goes through Content/Visual on every update; a detail panel re-renders ~30 of
-    these per tick, so the cheap path matters (see bench/bench_ui.py).
+    One Line-API widget, not a widget per counter: the panel used to be ~45 widgets (a
+    Horizontal, two text cells and a ``Sparkline`` per moved counter), which cost ~30 ms per
+    tick at 200x60 to update, lay out and composite, and a remount (~50 ms) whenever the
+    selected namespace changed. Here each line is a cached ``Strip``, rebuilt only when that
+    line's inputs changed; the sparkline is still Textual's own Sparkline *renderable* (the
+    same bars and min→max colour blend the ``Sparkline`` widget draws), rendered into the
+    row's strip.
     """
 
     DEFAULT_CSS = """
-    TextCell { height: 1; }
-    """
-
-    def __init__(self, classes: str = "") -> None:
-        super().__init__(classes=classes)
-        self.text = Text()
-        self._segments: list[Segment] = []
-
-    def set(self, text: Text) -> None:
-        self.text = text
-        self._segments = [s for s in text.render(self.app.console) if s.text and s.text != "\n"]
-        self.refresh()
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        base = self.rich_style
-        if y != 0:
-            return Strip.blank(width, base)
-        strip = Strip(self._segments)
-        if strip.cell_length > width and width > 0:
-            strip = strip.crop(0, width - 1)
-            strip = Strip([*strip, Segment("…")])
-        return strip.apply_style(base).adjust_cell_length(width, base)
-
-
-class CounterRow(Horizontal):
-    """A counter that moved: value, delta, rate | Sparkline | last moved + netstat -s wording."""
-
-    DEFAULT_CSS = """
-    CounterRow { height: 1; width: 1fr; }
-    CounterRow > .numbers { width: 62; height: 1; }
-    CounterRow > Sparkline { width: 14; height: 1; margin: 0 1; }
-    CounterRow > .words { width: 1fr; height: 1; }
-    CounterRow.-hot-syn { background: $error 25%; }
-    CounterRow.-hot-dack { background: $warning 20%; }
-    CounterRow.-focus { background: $accent 30%; }
-    CounterRow.-hot-syn > Sparkline > .sparkline--max-color { color: $error; }
-    CounterRow.-hot-dack > Sparkline > .sparkline--max-color { color: $warning; }
-    """
-
-    def __init__(self, key: str) -> None:
-        super().__init__(classes="counter-row")
-        self.key = key
-        self._numbers = TextCell(classes="numbers")
-        self._words = TextCell(classes="words")
-        self._spark = Sparkline([], summary_function=max)
-        self._last: tuple | None = None
-
-    def compose(self) -> ComposeResult:
-        yield self._numbers
-        yield self._spark
-        yield self._words
-
-    def show(self, line: CounterLine, *, focused: bool, narrow: bool, baseline: bool) -> None:
-        state = (line, focused, narrow, baseline)
-        if state == self._last:
-            return
-        self._last = state
-        hot = line.hot
-        self.set_class(hot and line.group is Group.SYN, "-hot-syn")
-        self.set_class(hot and line.group is Group.DELAYED_ACK, "-hot-dack")
-        self.set_class(focused, "-focus")
-        self._numbers.set(numbers_text(line, focused=focused, narrow=narrow))
-        self._words.set(words_text(line, narrow=narrow))
-        self._spark.data = list(line.spark)  # a NEW list: Sparkline redraws on assignment only
-
-
-class FlatBlock(Static):
-    """A run of counters that never moved: one Static for all of them (no Sparkline to draw).
-
-    "All counters" is ~300 rows; four widgets per row would take seconds to mount.
-    """
-
-    DEFAULT_CSS = """
-    FlatBlock { height: auto; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
-    """
-
-    def __init__(self, keys: list[str]) -> None:
-        super().__init__(classes="flat")
-        self.keys = keys
-        self._last: tuple | None = None
-
-    def show(self, lines: list[CounterLine], *, focus_key: str | None, narrow: bool) -> None:
-        state = (tuple(lines), focus_key, narrow)
-        if state == self._last:
-            return
-        relayout = self._last is None or len(self._last[0]) != len(lines) or self._last[2] != narrow
-        self._last = state
-        gap = " " * (13 if narrow else 17)  # the numbers cell is one wider than its text, plus the sparkline and its margins
-        out = Text(no_wrap=True, overflow="ellipsis", end="")
-        for i, ln in enumerate(lines):
-            if i:
-                out.append("\n")
-            row = numbers_text(ln, focused=ln.key == focus_key, narrow=narrow)
-            row.append(gap)
-            row.append_text(words_text(ln, narrow=narrow))
-            if ln.key == focus_key:
-                row.stylize("reverse")
-            out.append_text(row)
-        self.update(out, layout=relayout)
-
-
-class CounterPanel(VerticalScroll, can_focus=True):
-    """Counters of the selected namespace; up/down chooses the charted counter."""
-
-    DEFAULT_CSS = """
-    CounterPanel { height: 1fr; border: round $panel-lighten-2; padding: 0 0; }
+    CounterPanel { height: 1fr; border: round $panel-lighten-2; padding: 0 0; overflow-x: hidden; }
     CounterPanel:focus { border: round $accent; }
-    CounterPanel > .group { height: 1; color: $text-accent; text-style: bold; margin-top: 0; }
-    CounterPanel > .empty { color: $text-muted; padding: 1 2; }
-    CounterPanel.-narrow > CounterRow > .numbers { width: 48; }
-    CounterPanel.-narrow > CounterRow > Sparkline { width: 10; }
+    CounterPanel > .counter-panel--group { color: $text-accent; text-style: bold; }
+    CounterPanel > .counter-panel--empty { color: $text-muted; }
+    CounterPanel > .counter-panel--hot-syn { background: $error 25%; }
+    CounterPanel > .counter-panel--hot-dack { background: $warning 20%; }
+    CounterPanel > .counter-panel--focus { background: $accent 30%; }
+    CounterPanel > .counter-panel--spark-min { color: $primary 30%; }
+    CounterPanel > .counter-panel--spark-max { color: $primary; }
+    CounterPanel > .counter-panel--spark-syn { color: $error; }
+    CounterPanel > .counter-panel--spark-dack { color: $warning; }
     """
+
+    COMPONENT_CLASSES = {
+        "counter-panel--group", "counter-panel--empty", "counter-panel--hot-syn", "counter-panel--hot-dack",
+        "counter-panel--focus", "counter-panel--spark-min", "counter-panel--spark-max", "counter-panel--spark-syn",
+        "counter-panel--spark-dack",
+    }
 
     BINDINGS = [
         Binding("up,k", "move(-1)", "Prev counter", show=False, id="detail.up"),
@@ -223,68 +137,206 @@ class CounterPanel(VerticalScroll, can_focus=True):
         self.detail: NsDetail | None = None
         self.focus_key: str | None = None
         self.narrow = False
-        self._layout_keys: tuple[str, ...] = ()
-        self._rows: dict[str, CounterRow] = {}
-        self._blocks: list[FlatBlock] = []
-        self._where: dict[str, CounterRow | FlatBlock] = {}
+        self._entries: list[tuple[str, str]] = []  # (kind, key or text) per line: group/row/flat/empty/blank
+        self._index: dict[str, int] = {}  # counter key -> its line
+        self._by_key: dict[str, CounterLine] = {}
+        self._inputs: list[tuple | None] = []  # per line: what its strip was last built from
+        self._strips: dict[int, Strip] = {}
+        self._style_key: tuple | None = None
+        self._styles: dict[str, Style] = {}
+        self._spark_colors: dict[str, tuple[Color, Color]] = {}
+        self._spark_cache: dict[tuple, list[Segment]] = {}
+        self.lines_rendered = 0  # lines whose strip was rebuilt (the benchmark may read it)
 
     @property
     def keys(self) -> list[str]:
         return [ln.key for ln in self.detail.lines] if self.detail else []
 
     def set_narrow(self, narrow: bool) -> None:
-        self.narrow = narrow
-        self.set_class(narrow, "-narrow")
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self._strips.clear()
+            self.refresh()
 
+    # -- what tests and the app read ---------------------------------------------------------
+    def highlight(self, key: str) -> str | None:
+        """How the counter's line is lit on screen: "syn", "dack" or None (not lit / not shown)."""
+        ln = self._by_key.get(key)
+        if ln is None or not ln.hot:
+            return None
+        return "syn" if ln.group is Group.SYN else "dack"
+
+    def line_text(self, key: str) -> str:
+        """The counter's line as painted (plain text); "" when not shown."""
+        y = self._index.get(key)
+        if y is None:
+            return ""
+        self._resolve_styles()
+        return self._build(y).text
+
+    # -- data ----------------------------------------------------------------------------------
     def show(self, detail: NsDetail | None, *, empty: str = "") -> None:
         self.detail = detail
         lines = detail.lines if detail else ()
-        if self.focus_key not in {ln.key for ln in lines}:
+        self._by_key = {ln.key: ln for ln in lines}
+        if self.focus_key not in self._by_key:
             self.focus_key = (detail.chart_key if detail and detail.chart_key else None) or (lines[0].key if lines else None)
-        layout = tuple(f"{ln.group.value}\0{ln.key}\0{bool(ln.spark)}" for ln in lines) or (f"\0empty\0{empty}",)
-        if layout != self._layout_keys:
-            self._rebuild(lines, empty)
-            self._layout_keys = layout
-        baseline = bool(detail and detail.baseline_time is not None)
-        by_key = {ln.key: ln for ln in lines}
-        for ln in lines:
-            row = self._rows.get(ln.key)
-            if row is not None:
-                row.show(ln, focused=ln.key == self.focus_key, narrow=self.narrow, baseline=baseline)
-        for block in self._blocks:
-            block.show([by_key[k] for k in block.keys], focus_key=self.focus_key, narrow=self.narrow)
-
-    def _rebuild(self, lines: tuple[CounterLine, ...], empty: str) -> None:
-        # remove_children is async but ordered: mounting after it is safe within one handler
-        self.remove_children()
-        self._rows = {}
-        self._blocks = []
-        self._where = {}
-        widgets: list[Static | CounterRow] = []
+        entries: list[tuple[str, str]] = []
         group = None
-        block: FlatBlock | None = None
         for ln in lines:
             if ln.group is not group:
                 group = ln.group
-                block = None
-                widgets.append(Static(Text(group.value), classes="group"))
-            if ln.spark:
-                block = None
-                row = CounterRow(ln.key)
-                self._rows[ln.key] = row
-                self._where[ln.key] = row
-                widgets.append(row)
-            else:
-                if block is None:
-                    block = FlatBlock([])
-                    self._blocks.append(block)
-                    widgets.append(block)
-                block.keys.append(ln.key)
-                self._where[ln.key] = block
+                entries.append(("group", group.value))
+            entries.append(("row" if ln.spark else "flat", ln.key))
         if not lines:
-            widgets.append(Static(Text(empty or "no counter moved in the window"), classes="empty"))
-        self.mount_all(widgets)
+            entries = [("blank", ""), ("empty", empty or "no counter moved in the window"), ("blank", "")]
+        if entries != self._entries:
+            self._entries = entries
+            self._index = {k: y for y, (kind, k) in enumerate(entries) if kind in ("row", "flat")}
+            self._inputs = [None] * len(entries)
+            self._strips.clear()
+            self._set_virtual_size()
+            self.refresh()
+            return
+        # same lines: repaint only if some line's inputs changed (a still namespace costs nothing)
+        for y in range(len(entries)):
+            if self._inputs[y] != self._line_inputs(y):
+                self.refresh()
+                return
 
+    def _line_inputs(self, y: int) -> tuple:
+        kind, key = self._entries[y]
+        if kind in ("row", "flat"):
+            return (self._by_key[key], key == self.focus_key, self.narrow)
+        return (kind, key)
+
+    # -- Line API --------------------------------------------------------------------------------
+    def _resolve_styles(self) -> None:
+        key = (self.app.theme, self.styles.background, self.has_focus)
+        if key == self._style_key:
+            return
+        self._style_key = key
+        self._strips.clear()
+        self._spark_cache.clear()
+        base = self.rich_style
+        bg = self.background_colors[1]
+
+        def comp(name: str) -> Any:
+            return self.get_component_styles(f"counter-panel--{name}")
+
+        def on(background: Color) -> Style:
+            return base + Style(bgcolor=background.rich_color)
+
+        self._styles = {
+            "base": base,
+            "hot-syn": on(bg + comp("hot-syn").background),
+            "hot-dack": on(bg + comp("hot-dack").background),
+            "focus": on(bg + comp("focus").background),
+            "group": base + Style(color=(bg + comp("group").color).rich_color, bold=True),
+            "empty": base + Style(color=(bg + comp("empty").color).rich_color),
+        }
+        lo, hi = comp("spark-min").color, comp("spark-max").color
+        syn, dack = comp("spark-syn").color, comp("spark-dack").color
+        # the Sparkline widget blends its colours over the background behind it: the row's
+        self._spark_colors = {
+            "": (bg + lo, bg + hi),
+            "hot-syn": ((b := bg + comp("hot-syn").background) + lo, b + syn),
+            "hot-dack": ((b := bg + comp("hot-dack").background) + lo, b + dack),
+            "focus": ((b := bg + comp("focus").background) + lo, b + hi),
+            "focus-syn": ((b := bg + comp("focus").background) + lo, b + syn),
+            "focus-dack": ((b := bg + comp("focus").background) + lo, b + dack),
+        }
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self._set_virtual_size()
+
+    def _set_virtual_size(self) -> None:
+        size = Size(self._width(), len(self._entries))
+        if size == self.virtual_size:
+            return
+        # ``virtual_size`` is a layout reactive: assigning it lays out the whole screen
+        # (~50 ms at 200x60), and a new namespace usually has another number of lines. Only
+        # the scrollbar depends on it (the panel's own height is 1fr): set it quietly and
+        # update the scrollbar; if the scrollbar appears or goes, Textual still lays out.
+        self.set_reactive(CounterPanel.virtual_size, size)
+        self._scroll_update(size)
+
+    def _width(self) -> int:
+        # the lines' width: the vertical scrollbar, when shown, is not ours to paint
+        return max(1, self.scrollable_content_region.width)
+
+    def render_line(self, y: int) -> Strip:
+        self._resolve_styles()
+        width = self._width()
+        index = int(self.scroll_y) + y
+        if index >= len(self._entries):
+            return Strip.blank(width, self._styles["base"])
+        inputs = self._line_inputs(index)
+        strip = self._strips.get(index)
+        if strip is None or self._inputs[index] != inputs or strip.cell_length != width:
+            strip = self._strips[index] = self._build(index)
+            self._inputs[index] = inputs
+            self.lines_rendered += 1
+        return strip
+
+    def _build(self, y: int) -> Strip:
+        width = self._width()
+        st = self._styles
+        kind, key = self._entries[y]
+        console = self.app.console
+        if kind == "blank":
+            return Strip.blank(width, st["base"])
+        if kind in ("group", "empty"):
+            text = key if kind == "group" else "  " + key
+            style = st[kind]
+            return _fit(Strip([Segment(text)]), width, style)
+        ln = self._by_key[key]
+        focused = key == self.focus_key
+        narrow = self.narrow
+        num_w, spark_w = (48, 10) if narrow else (62, 14)
+        numbers = numbers_text(ln, focused=focused, narrow=narrow)
+        words = words_text(ln, narrow=narrow)
+        if kind == "flat":
+            # a counter that never moved in the window: no sparkline to draw, a blank in its place
+            row = numbers.copy()
+            row.append(" " * (num_w - numbers.cell_len + spark_w + 2))
+            row.append_text(words)
+            if focused:
+                row.stylize("reverse")
+            segs = [s for s in row.render(console) if s.text and s.text != "\n"]
+            return _fit(Strip(segs), width, st["base"])
+        hot = ln.hot
+        tone = ("syn" if ln.group is Group.SYN else "dack") if hot else ""
+        look = "focus" if focused else (f"hot-{tone}" if tone else "base")
+        style = st[look]
+        colors = (f"focus-{tone}" if tone else "focus") if focused else (f"hot-{tone}" if tone else "")
+        spark_key = (ln.spark, colors, spark_w)
+        spark_segs = self._spark_cache.get(spark_key)
+        if spark_segs is None:
+            # a quiet counter's sparkline is the same tick after tick: draw it once
+            if len(self._spark_cache) > 512:
+                self._spark_cache.clear()
+            lo, hi = self._spark_colors[colors]
+            spark = SparklineRenderable(list(ln.spark), width=spark_w, height=1, min_color=lo.rich_color,
+                                        max_color=hi.rich_color, summary_function=max)
+            spark_segs = self._spark_cache[spark_key] = list(console.render(spark, console.options.update_width(spark_w)))
+        segs = [s for s in numbers.render(console) if s.text and s.text != "\n"]
+        pad = num_w - numbers.cell_len
+        segs.append(Segment(" " * (pad + 1)))
+        segs.extend(spark_segs)
+        segs.append(Segment(" "))
+        segs.extend(s for s in words.render(console) if s.text and s.text != "\n")
+        # as the old per-widget row did: the words column gets the ellipsis, a sparkline is just cut
+        return _fit(Strip(segs), width, style, ellipsis=width > num_w + spark_w + 2)
+
+    # -- keys and mouse ------------------------------------------------------------------------
     def action_move(self, step: int) -> None:
         keys = self.keys
         if not keys:
@@ -300,22 +352,24 @@ class CounterPanel(VerticalScroll, can_focus=True):
     def _focus_index(self, i: int) -> None:
         key = self.keys[i]
         self.focus_key = key
-        if self.detail is not None:
-            self.show(self.detail)
-        where = self._where.get(key)
-        if isinstance(where, CounterRow):
-            self.scroll_to_widget(where, animate=False)
-        elif isinstance(where, FlatBlock):
-            r = where.virtual_region
-            line = where.keys.index(key)
-            self.scroll_to_region(r.__class__(r.x, r.y + line, r.width, 1), animate=False)
+        self.refresh()
+        y = self._index.get(key)
+        if y is not None:
+            # a group header just above the first counter scrolls into view with it
+            top = y - 1 if y > 0 and self._entries[y - 1][0] == "group" else y
+            self.scroll_to_region(Region(0, top, 1, y - top + 1), animate=False, immediate=True)
         self.post_message(self.Focused(key))
 
-    def on_click(self, event) -> None:  # type: ignore[no-untyped-def]
-        w = event.widget
-        while w is not None and not isinstance(w, (CounterRow, FlatBlock)):
-            w = w.parent
-        if isinstance(w, CounterRow) and w.key in self.keys:
-            self._focus_index(self.keys.index(w.key))
-        elif isinstance(w, FlatBlock) and 0 <= event.y < len(w.keys):
-            self._focus_index(self.keys.index(w.keys[event.y]))
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y
+        if 0 <= index < len(self._entries):
+            kind, key = self._entries[index]
+            if kind in ("row", "flat") and key in self._by_key:
+                self._focus_index(self.keys.index(key))
+
+
+def _fit(strip: Strip, width: int, style: Style, ellipsis: bool = True) -> Strip:
+    """Cut to the panel's width (with an ellipsis, unless that would cut a sparkline), pad."""
+    if strip.cell_length > width:
+        strip = Strip([*strip.crop(0, width - 1), Segment("…")]) if ellipsis else strip.crop(0, width)
+    return strip.apply_style(style).adjust_cell_length(width, style)

@@ -92,5 +92,10 @@ class MainScreen(Screen):
         # border titles are markup: escape names ("[bold]x[/]" must show literally)
         from rich.markup import escape
 
-        self.panel.border_title = escape(title)
-        self.panel.border_subtitle = escape(subtitle)
+        # each assignment repaints the whole panel, even with the same text: skip unchanged
+        panel = self.panel
+        title, subtitle = escape(title), escape(subtitle)
+        if panel.border_title != title:
+            panel.border_title = title
+        if panel.border_subtitle != subtitle:
+            panel.border_subtitle = subtitle
