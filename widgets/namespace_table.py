@@ -121,6 +121,12 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._inputs: dict[int, tuple] = {}  # inode -> the inputs its cached strip was built from
         self._cells: dict[int, dict[str, Text]] = {}  # inode -> rendered cells (tests read them)
         self._strips: dict[int, Strip] = {}  # inode -> the row's line, without cursor style
+        # inode -> (inputs but the age, the row's line without the "moved" column): in a busy
+        # node nearly every row's "moved N s ago" changes every tick and nothing else does
+        self._prefix: dict[int, tuple[tuple, Strip]] = {}
+        # inode -> (line, cursor?, style, width, the line as painted): a repaint of an
+        # unchanged row (another row changed, the cursor moved) is a lookup
+        self._painted: dict[int, tuple[Strip, bool, Style, int, Strip]] = {}
         self._header: Strip | None = None
         self._order: list[int] = []
         self._ns: dict[int, NetNS] = {}
@@ -180,11 +186,15 @@ class NamespaceTable(ScrollView, can_focus=True):
             self._inputs.clear()
             self._strips.clear()
             self._cells.clear()
+            self._prefix.clear()
+            self._painted.clear()
             self._header = None
         for gone in set(self._inputs) - set(self._ns):
             del self._inputs[gone]
             self._strips.pop(gone, None)
             self._cells.pop(gone, None)
+            self._prefix.pop(gone, None)
+            self._painted.pop(gone, None)
         for inode in self._ns:
             inputs = self._cell_inputs(inode)
             if self._inputs.get(inode) != inputs:
@@ -274,10 +284,29 @@ class NamespaceTable(ScrollView, can_focus=True):
             "dack": _t(dack, "bold yellow" if dack_lit else "dim", "right"),
             "retrans": _t(retrans, "" if retrans != "·" else "dim", "right"),
             "trend": trend_text(trend, 14 if self._layout.wide else 6, "red" if syn_lit else ("yellow" if dack_lit else "cyan")),
-            "last": _t("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim", "right"),
+            "last": _last_cell(syn_lit, dack_lit, ago),
         }
 
-    def _line(self, cells: dict[str, Text]) -> Strip:
+    def _row_strip(self, inode: int) -> Strip:
+        """The row's line; when only its age changed, the cached rest of the row is reused."""
+        assert self._layout is not None
+        columns = self._layout.columns
+        if columns[-1][0] != "last":
+            return self._line(self._row_cells(inode))
+        inputs = self._inputs[inode]
+        key = inputs[:-1]
+        prefix = self._prefix.get(inode)
+        if prefix is None or prefix[0] != key:
+            cells = self._row_cells(inode)
+            prefix = self._prefix[inode] = (key, self._line(cells, columns[:-1]))
+            last = cells["last"]
+        else:
+            syn_lit, dack_lit, ago = inputs[4], inputs[5], inputs[-1]
+            last = _last_cell(syn_lit, dack_lit, ago)
+        return Strip.join([prefix[1], self._line({"last": last}, columns[-1:], lead=True)])
+
+    def _line(self, cells: dict[str, Text], columns: tuple[tuple[str, str, int], ...] | None = None,
+              lead: bool = False) -> Strip:
         """One row as a Strip: every cell cut or padded to its column (cell widths, not len).
 
         The common cell (ASCII, one style) becomes one Segment directly; only names with
@@ -286,8 +315,8 @@ class NamespaceTable(ScrollView, can_focus=True):
         assert self._layout is not None
         segs: list[Segment] = []
         console = self.app.console
-        for i, (key, _, width) in enumerate(self._layout.columns):
-            if i:
+        for i, (key, _, width) in enumerate(self._layout.columns if columns is None else columns):
+            if i or lead:
                 segs.append(_SPACE)
             cell = cells[key]
             plain = cell.plain
@@ -318,14 +347,15 @@ class NamespaceTable(ScrollView, can_focus=True):
 
     # -- Line API ---------------------------------------------------------------------------
     def _styles(self) -> tuple[Style, Style, Style]:
-        """(base, header, cursor) styles; looked up once per theme/focus state, not per line."""
+        """(base, header, base + cursor) styles; looked up once per theme/focus state, not per line."""
         key = (self.app.theme, self.has_focus, self.app.current_theme.dark if hasattr(self.app, "current_theme") else None)
         if self._style_key != key:
             self._style_key = key
+            base = self.rich_style
             self._style_val = (
-                self.rich_style,
+                base,
                 self.get_component_rich_style("namespace-table--header"),
-                self.get_component_rich_style("namespace-table--cursor"),
+                base + self.get_component_rich_style("namespace-table--cursor"),
             )
         return self._style_val
 
@@ -350,11 +380,17 @@ class NamespaceTable(ScrollView, can_focus=True):
         inode = self._order[index]
         strip = self._strips.get(inode)
         if strip is None:
-            strip = self._strips[inode] = self._line(self._row_cells(inode))
+            strip = self._strips[inode] = self._row_strip(inode)
             self.rows_rendered += 1
-        if index == self.cursor_row:
-            return strip.apply_style(base + cursor).adjust_cell_length(width, base + cursor)
-        return strip.apply_style(base).adjust_cell_length(width, base)
+        on_cursor = index == self.cursor_row
+        style = cursor if on_cursor else base
+        painted = self._painted.get(inode)
+        if painted is not None and painted[0] is strip and painted[1] == on_cursor and painted[2] is style \
+                and painted[3] == width:
+            return painted[4]
+        line = strip.apply_style(style).adjust_cell_length(width, style)
+        self._painted[inode] = (strip, on_cursor, style, width, line)
+        return line
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
         return len(self._order) + 1
@@ -463,6 +499,10 @@ def _style(style: str | Style) -> Style:
 
 def _t(text: str, style: str = "", justify: str = "left") -> Text:
     return Text(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
+
+
+def _last_cell(syn_lit: bool, dack_lit: bool, ago: int | None) -> Text:
+    return _t("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim", "right")
 
 
 def _ago(seconds: int) -> str:
