@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -321,11 +322,30 @@ class NamespaceTable(ScrollView, can_focus=True):
             cell = cells[key]
             plain = cell.plain
             right = key in _RIGHT
-            if not cell.spans and plain.isascii():
+            if not cell.spans and (plain.isascii() or _single_width(plain)):
                 if len(plain) > width:
                     plain = plain[: width - 1] + "…"
                 plain = plain.rjust(width) if right else plain.ljust(width)
                 segs.append(Segment(plain, _style(cell.style)))
+                continue
+            if not right and plain.isascii() and _plain_spans(cell):
+                # a name with a dim k8s prefix: one Segment per span, no Text rendering
+                base = _style(cell.style)
+                cut = plain if len(plain) <= width else plain[: width - 1]
+                pos = 0
+                for sp in cell.spans:
+                    if sp.start > pos and pos < len(cut):
+                        segs.append(Segment(cut[pos:sp.start], base))
+                    if sp.start < len(cut):
+                        segs.append(Segment(cut[sp.start:sp.end], base + _style(sp.style)))
+                    pos = sp.end
+                if pos < len(cut):
+                    segs.append(Segment(cut[pos:], base))
+                if len(plain) > width:
+                    last = cell.spans[-1].style if cell.spans and cell.spans[-1].end >= width else ""
+                    segs.append(Segment("…", base + _style(last)))
+                elif len(plain) < width:
+                    segs.append(Segment(" " * (width - len(plain)), base))
                 continue
             cell = cell.copy()
             cell.truncate(width, overflow="ellipsis")
@@ -335,7 +355,8 @@ class NamespaceTable(ScrollView, can_focus=True):
                     segs.append(Segment(" " * pad))
                 else:
                     cell.append(" " * pad)
-            segs.extend(s for s in cell.render(console) if s.text)
+            # Text.render() leaves out the Text's own style (console.render adds it): add it here
+            segs.extend(Segment.apply_style((s for s in cell.render(console) if s.text), _style(cell.style)))
         return Strip(segs).simplify()
 
     def _header_strip(self) -> Strip:
@@ -495,6 +516,21 @@ def _style(style: str | Style) -> Style:
     if st is None:
         st = _STYLES[style] = Style.parse(style) if style else Style()
     return st
+
+
+def _single_width(text: str) -> bool:
+    """Every character one cell wide (the trend's block characters): len() is the width."""
+    return cell_len(text) == len(text)
+
+
+def _plain_spans(cell: Text) -> bool:
+    """Spans in order, not overlapping (what Text.append builds): segments can be cut by hand."""
+    pos = 0
+    for sp in cell.spans:
+        if sp.start < pos or sp.end < sp.start:
+            return False
+        pos = sp.end
+    return pos <= len(cell.plain)
 
 
 def _t(text: str, style: str = "", justify: str = "left") -> Text:
