@@ -16,7 +16,7 @@ runs in the sampling thread); what is measured is what the UI thread pays per ti
 The scenario is a worst case: ~10% of the 500 namespaces light up every tick, and nearly every
 namespace moved recently, so every visible row's "moved N s ago" changes every tick. The
 selection follows the worst row (nobody pressed a key), and in this churn the worst row
-changes in about 2 ticks of 3: such a tick redraws the whole detail panel and the chart
+changes in most ticks (30 of 40 in the default run): such a tick redraws the whole detail panel and the chart
 (plotext, ~12 ms by itself at 200x60). The "selection moved" line says how often.
 
 The machine is shared (2 CPUs, other engineers' tests): ``--repeat N`` runs the whole bench
