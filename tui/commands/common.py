@@ -44,3 +44,16 @@ def matching(namespaces: list[NetNS], pattern: str) -> list[NetNS]:
     if pattern and not shown:
         print(f"synscope: no namespace matches {pattern!r}", file=sys.stderr)
     return shown
+
+
+def ns_identity(ns: NetNS) -> dict:
+    """The fields that say which namespace a JSON record is about (snapshot and diagnose)."""
+    return {
+        "name": ns.name,
+        "kind": ns.kind,
+        "inode": ns.inode,
+        "pid": ns.pid,
+        "path": ns.path,
+        "pod": ns.pod or None,
+        "k8s_namespace": ns.k8s_namespace or None,
+    }

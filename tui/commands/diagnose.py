@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from tui.commands.common import matching, report_blind_spots, two_samples
+from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
 from tui.core.rules import Diagnosis, diagnose_namespace
 from tui.core.sampler import NetnsReader
 from tui.core.sysctl import commands_for, host_netns
@@ -36,13 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def record(d: Diagnosis) -> dict:
     ns = d.ns
     rec: dict = {
-        "name": ns.name,
-        "kind": ns.kind,
-        "inode": ns.inode,
-        "pid": ns.pid,
-        "path": ns.path,
-        "pod": ns.pod or None,
-        "k8s_namespace": ns.k8s_namespace or None,
+        **ns_identity(ns),
         "window_seconds": d.window,
         "kernel": d.sysctls.kernel if d.sysctls else os.uname().release,
         "findings": [f.as_dict() for f in d.findings],

@@ -8,7 +8,7 @@ import sys
 
 from tui.core.catalog import GROUP_ORDER, group_of, info
 from tui.core.counters import is_gauge
-from tui.commands.common import matching, report_blind_spots, two_samples
+from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
 from tui.core.monitor import Monitor
 from tui.core.namespaces import NetNS
 
@@ -26,14 +26,8 @@ def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
     h = monitor.history.get(ns.inode)
     deltas = dict(sorted(h.last_deltas.items())) if h else {}
     rec: dict = {
-        "name": ns.name,
+        **ns_identity(ns),
         "names": [ns.name, *ns.aliases],
-        "kind": ns.kind,
-        "inode": ns.inode,
-        "pid": ns.pid,
-        "path": ns.path,
-        "pod": ns.pod or None,
-        "k8s_namespace": ns.k8s_namespace or None,
         "labels": dict(ns.labels),
         "containers": [
             {"name": c.name, "id": c.id, "image": c.image, "state": c.state, "runtime": c.runtime,
