@@ -501,7 +501,8 @@ class SynscopeApp(App[int]):
     def set_filter(self, text: str) -> None:
         self.filter_text = text.strip()
         if self.frame is not None:
-            self._main.table.show(self.frame.namespaces, self.frame.summaries, self.frame.time, keep=self._keep)
+            self._main.table.show(self.frame.namespaces, self.frame.summaries, self.frame.time, keep=self._keep,
+                                  retop=True)
         self._render_title()
         self._render_status()
 

@@ -32,6 +32,8 @@ from textual.strip import Strip
 from tui.core.namespaces import KIND_RANK, NetNS
 from tui.source import RECENT_S, NsSummary
 
+HOLD_S = 10.0  # an automatic selection keeps counting its last trouble this long (seconds)
+
 __all__ = ["NamespaceTable", "SORTS", "fmt_rate", "trend_text"]
 
 SORTS: dict[str, str] = {
@@ -137,6 +139,9 @@ class NamespaceTable(ScrollView, can_focus=True):
         # until the user picks a row, the selection is the top row: with the default sort
         # that is the namespace in the worst trouble, so its detail is what shows first
         self.user_chose = False
+        self._retop = True  # the next show() puts the automatic selection on the top row
+        self._hold_inode: int | None = None  # the automatic selection...
+        self._hold_at: dict[int, float] = {}  # ...severity -> when it last had it (see _held)
         self.cursor_row = 0
         self.total = 0
         self.rows_rendered = 0  # rows whose strip was rebuilt (the benchmark reads it)
@@ -173,8 +178,13 @@ class NamespaceTable(ScrollView, can_focus=True):
         return cells
 
     def show(self, namespaces: Iterable[NetNS], summaries: dict[int, NsSummary], now: float,
-             keep: Callable[[NetNS], bool] | None = None, total: int | None = None) -> None:
-        """Show these namespaces (those ``keep`` accepts); only changed rows are re-rendered."""
+             keep: Callable[[NetNS], bool] | None = None, total: int | None = None, retop: bool = False) -> None:
+        """Show these namespaces (those ``keep`` accepts); only changed rows are re-rendered.
+
+        ``retop``: the rows were re-chosen (a new filter): an automatic selection goes back
+        to the top row (see :meth:`_follow_selection`).
+        """
+        self._retop |= retop
         all_ns = list(namespaces)
         self.total = len(all_ns) if total is None else total
         rows = [ns for ns in all_ns if keep is None or keep(ns)]
@@ -225,6 +235,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         self.sort_key = key
         if reverse is not None:
             self.sort_reverse = reverse
+        self._retop = True
 
     # -- layout ---------------------------------------------------------------------------
     def _compute_layout(self) -> _Layout:
@@ -446,21 +457,60 @@ class NamespaceTable(ScrollView, can_focus=True):
         return sorted(inodes, key=k, reverse=self.sort_reverse)
 
     def _follow_selection(self) -> None:
-        """Keep the cursor on the selected namespace wherever sorting moved it."""
+        """Keep the cursor on the selected namespace wherever sorting moved it.
+
+        Until the user picks a row the selection is automatic: the top row when the app
+        starts, the sort or the filter changes. On a tick it moves to the top row only when
+        that row is in worse trouble (SYN > delayed ACKs > neither) than the selected one, or
+        the selected one is gone: with several namespaces lit, the worst row changes from
+        second to second, and a detail panel that jumped between them would be unreadable.
+        Trouble counts for HOLD_S after it was last seen (drops often come every few
+        seconds), and a namespace whose burst ended stays selected until something else
+        lights up.
+        """
         if not self._order:
             self.cursor_row = 0
             if self._selected is not None:
                 self._selected = None
                 self.post_message(self.Selected(self, None))
             return
-        if not self.user_chose and self._selected != self._order[0]:
-            self._selected = self._order[0]
-            self.post_message(self.Selected(self, self._ns[self._selected]))
+        retop, self._retop = self._retop, False
+        if not self.user_chose:
+            top = self._order[0]
+            current = self._selected
+            held = self._held(current) if current in self._ns else 2  # remembers trouble: every tick
+            if current != top and (retop or current not in self._ns or self._severity(top) < held):
+                self._selected = top
+                self._held(top)  # its trouble from now on counts
+                self.post_message(self.Selected(self, self._ns[top]))
         elif self._selected not in self._ns:
             self._selected = self._order[min(self.cursor_row, len(self._order) - 1)]
             self.post_message(self.Selected(self, self._ns[self._selected]))
         self.cursor_row = self._order.index(self._selected)
         self._scroll_cursor_into_view()
+
+    def _severity(self, inode: int) -> int:
+        """0: SYN trouble now, 1: delayed ACKs now, 2: neither."""
+        s = self._sum.get(inode) or _EMPTY
+        return 0 if s.syn_lit else (1 if s.dack_lit else 2)
+
+    def _held(self, inode: int) -> int:
+        """The selected namespace's severity, counting trouble it had in the last HOLD_S.
+
+        A namespace whose drops come every other second is in trouble the whole time: on
+        its quiet ticks it must not lose the selection to the next flickering row.
+        """
+        if self._hold_inode != inode:
+            self._hold_inode, self._hold_at = inode, {}
+        now = self._now
+        severity = self._severity(inode)
+        if severity < 2:
+            self._hold_at[severity] = now
+        for level in (0, 1):
+            at = self._hold_at.get(level)
+            if at is not None and 0 <= now - at <= HOLD_S:
+                return min(severity, level)
+        return severity
 
     def _scroll_cursor_into_view(self) -> None:
         visible = max(1, self.size.height - 1)

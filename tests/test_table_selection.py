@@ -1,0 +1,117 @@
+"""The automatic selection of the namespace table: it stays while its namespace is in trouble.
+
+A tiny App holds only the table and is fed summaries directly, so each tick's sort order
+is chosen by the test.
+"""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from tui.core.namespaces import NetNS
+from tui.source import NsSummary
+from widgets.namespace_table import HOLD_S, NamespaceTable
+
+A, B, C, D = 101, 102, 103, 104
+NAMESPACES = [NetNS(A, "pod", "alpha", (11,)), NetNS(B, "pod", "bravo", (12,)),
+              NetNS(C, "pod", "charlie", (13,)), NetNS(D, "pod", "delta", (14,))]
+
+
+class Host(App):
+    def __init__(self) -> None:
+        super().__init__()
+        self.selections: list[int | None] = []
+
+    def compose(self) -> ComposeResult:
+        yield NamespaceTable()
+
+    def on_namespace_table_selected(self, msg: NamespaceTable.Selected) -> None:
+        self.selections.append(msg.ns.inode if msg.ns else None)
+
+
+def summaries(**rates: tuple[int, int]) -> dict[int, NsSummary]:
+    """name letter -> (SYN delta, delayed-ACK delta) this tick."""
+    ids = {"a": A, "b": B, "c": C, "d": D}
+    return {ids[k]: NsSummary(ids[k], syn_delta=s, dack_delta=d, syn_rate=float(s), dack_rate=float(d),
+                              last_moved=100.0 if s or d else None)
+            for k, (s, d) in rates.items()}
+
+
+async def test_auto_selection_stays_on_a_lit_namespace_while_the_worst_row_changes():
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(NamespaceTable)
+        # first tick: bravo has the most SYN drops and is the top row: it is selected
+        table.show(NAMESPACES, summaries(a=(3, 0), b=(9, 0)), 100.0)
+        await pilot.pause()
+        assert table.order[0] == B and table.selected_inode == B
+        # alpha overtakes bravo, both still SYN-lit: the selection stays on bravo, the
+        # cursor follows bravo down to the second row
+        table.show(NAMESPACES, summaries(a=(20, 0), b=(1, 0)), 101.0)
+        await pilot.pause()
+        assert table.order[0] == A and table.selected_inode == B and table.cursor_row == 1
+        # bravo is quiet for a few seconds while alpha's burst goes on: drops often come
+        # every few seconds, bravo keeps the selection for HOLD_S after it was last lit
+        for t in range(102, 102 + int(HOLD_S)):
+            table.show(NAMESPACES, summaries(a=(5, 0), b=(0, 0)), float(t))
+            await pilot.pause()
+            assert table.selected_inode == B, t
+        # bravo quiet for longer than that: the worse row takes the selection
+        table.show(NAMESPACES, summaries(a=(5, 0), b=(0, 0)), 101.0 + HOLD_S + 1)
+        await pilot.pause()
+        assert table.selected_inode == A and table.cursor_row == 0
+        # alpha calms down too and nothing else is lit: alpha, the last one in trouble, stays
+        table.show(NAMESPACES, summaries(c=(0, 0)), 200.0)
+        await pilot.pause()
+        assert table.selected_inode == A
+        # delayed ACKs in charlie: worse than nothing, the selection goes there...
+        table.show(NAMESPACES, summaries(c=(0, 4)), 201.0)
+        await pilot.pause()
+        assert table.selected_inode == C
+        # ...and SYN trouble in delta is worse than delayed ACKs, even ones seen just now
+        table.show(NAMESPACES, summaries(c=(0, 9), d=(1, 0)), 202.0)
+        await pilot.pause()
+        assert table.selected_inode == D
+        # delta's SYN drops pause for a second while charlie's delayed ACKs go on: delta stays
+        table.show(NAMESPACES, summaries(c=(0, 9), d=(0, 0)), 203.0)
+        await pilot.pause()
+        assert table.selected_inode == D
+        assert app.selections == [B, A, C, D]  # one message per move, none for the ticks it stayed
+        assert not table.user_chose
+
+
+async def test_sort_and_filter_put_the_automatic_selection_back_on_the_top_row():
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(NamespaceTable)
+        table.show(NAMESPACES, summaries(a=(3, 0), b=(9, 0)), 100.0)
+        table.show(NAMESPACES, summaries(a=(20, 0), b=(1, 0)), 101.0)
+        await pilot.pause()
+        assert table.selected_inode == B != table.order[0]
+        table.set_sort("name")
+        table.show(NAMESPACES, summaries(a=(20, 0), b=(1, 0)), 102.0)
+        await pilot.pause()
+        assert table.selected_inode == A == table.order[0]
+        table.set_sort("trouble")
+        table.show(NAMESPACES, summaries(a=(1, 0), b=(20, 0)), 103.0)
+        await pilot.pause()
+        assert table.selected_inode == B
+        # a filter that keeps alpha and charlie: the top row of what is left
+        table.show(NAMESPACES, summaries(a=(1, 0), b=(20, 0)), 104.0, keep=lambda ns: ns.inode in (A, C), retop=True)
+        await pilot.pause()
+        assert table.selected_inode == A
+
+
+async def test_a_row_the_user_picked_stays_picked_whatever_lights_up():
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(NamespaceTable)
+        table.show(NAMESPACES, summaries(b=(9, 0)), 100.0)
+        await pilot.pause()
+        table.focus()
+        await pilot.press("down", "down")
+        picked = table.selected_inode
+        assert table.user_chose and picked != B
+        table.show(NAMESPACES, summaries(d=(50, 50)), 101.0)
+        await pilot.pause()
+        assert table.selected_inode == picked
