@@ -48,6 +48,11 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path
             for _ in range(2):
                 await app.workers.wait_for_complete()
                 await pilot.pause()
+        for _ in range(20):  # the chart is built in a thread: wait for its picture
+            if not app.main.chart.building:
+                break
+            await app.workers.wait_for_complete()
+            await pilot.pause()
         path = OUT / f"{name}.svg"
         app.save_screenshot(str(path))
     return path

@@ -17,6 +17,11 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     for _ in range(3):
         await app.workers.wait_for_complete()
         await pilot.pause()
+    for _ in range(20):  # the chart is built in a thread: wait for its picture
+        if not app.main.chart.building:
+            break
+        await app.workers.wait_for_complete()
+        await pilot.pause()
 
 
 def _app() -> SynscopeApp:

@@ -4,11 +4,12 @@ Takes the points the sampling thread prepared (:class:`~tui.source.NsDetail` ``c
 ``chart_y``), does no I/O. ``textual_plotext.PlotextPlot`` gives each widget its own
 ``plt``, so two charts never share plotext's global state.
 
-Painting: PlotextPlot renders ``Text.from_ansi(plt.build())``, which Textual then turns into
-strips — ~25 ms per redraw at 200x60 on top of plotext's own ~12 ms, paid on every change of
-namespace. Here the ANSI output is cut into Strips directly (plotext emits only SGR colour
-codes; each distinct code is decoded once, by Rich, and cached), and the strips are kept
-until the next ``show()`` or resize.
+Painting: PlotextPlot renders ``Text.from_ansi(plt.build())`` on the UI thread, which
+Textual then turns into strips. Here the figure is built in a thread worker, a fresh plotext
+figure per build, and its ANSI output is cut into Strips directly (plotext emits only SGR
+colour codes; each distinct code is decoded once, by Rich, and cached). Until a build is
+done the previous picture stays on screen with its own title (cut or padded to the width):
+title and picture change together, so one namespace's title never sits over another's plot.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from rich.ansi import AnsiDecoder
 from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
+from textual.message import Message
 from textual.strip import Strip
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 from tui.core.counters import is_gauge
 from tui.source import NsDetail, nstat_name
 
-__all__ = ["CounterChart", "envelope"]
+__all__ = ["CounterChart", "build_strips", "envelope"]
 
 
 class CounterChart(PlotextPlot):
@@ -38,10 +41,21 @@ class CounterChart(PlotextPlot):
         super().__init__(**kw)
         self.key: str | None = None
         self.points = 0
+        self.builds = 0  # plots built (tests and the benchmark read it)
         self._last: tuple | None = None
-        self._strips: list[Strip] | None = None
-        self._strips_for: tuple | None = None
         self._series: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None
+        self._gen = 0  # bumped by every show() that changes the picture
+        self._title = "chart"  # the title of the latest show(); on screen once its picture is
+        self._strips: list[Strip] = []  # the latest finished picture (maybe of an older size/gen)
+        self._strips_for: tuple | None = None  # (gen, width, height, theme) it was built for
+        self._pending: tuple | None = None  # the build in flight
+        self._scheduled = False
+
+    @property
+    def building(self) -> bool:
+        """A build is in flight or due: what is on screen is not the latest picture yet."""
+        want = self._want()
+        return want[1] > 0 and want[2] > 0 and self._strips_for != want
 
     def show(self, detail: NsDetail | None, ns_name: str = "") -> None:
         state = (detail.chart_key, detail.chart_x, detail.chart_y, ns_name) if detail else None
@@ -52,54 +66,104 @@ class CounterChart(PlotextPlot):
         self.points = len(detail.chart_x) if detail else 0
         if detail is None or detail.chart_key is None:
             self._series = None
-            self.border_title = "chart"
+            self._title = "chart"
         else:
             key = detail.chart_key
             title = f"{nstat_name(key)} {'(value)' if is_gauge(key) else 'per second'}"
-            self.border_title = escape(f"{ns_name} · {title}" if ns_name else title)
+            self._title = escape(f"{ns_name} · {title}" if ns_name else title)
             self._series = (key, detail.chart_x, detail.chart_y)
-        self.refresh()
+        self._gen += 1
+        # the title changes with the picture, when it is built: never one series' title over
+        # another's picture, and one repaint instead of two. The build starts after this
+        # tick's repaint, so the plotext thread does not compete with it for the GIL.
+        self.call_after_refresh(self._start_build)
 
-    def refresh(self, *regions, **kw):  # type: ignore[no-untyped-def, override]
-        # anything that repaints the plot (theme, resize, show) rebuilds it on the next paint
-        self._strips = None
-        return super().refresh(*regions, **kw)
+    def on_resize(self) -> None:
+        self._start_build()
+
+    def _want(self) -> tuple:
+        width, height = self.size
+        return (self._gen, width, height, self.app.theme)
+
+    def _start_build(self) -> None:
+        """Build the picture in a thread: plotext takes 15-60 ms at 200x60, and the UI
+        thread (keys, the table, the detail panel) must not wait for it."""
+        self._scheduled = False
+        want = self._want()
+        if want == self._strips_for or self._pending is not None or not self.is_mounted:
+            return  # one build at a time: the one in flight starts the next when it is done
+        width, height = want[1], want[2]
+        if width <= 0 or height <= 0:
+            return  # hidden: built when it is shown (on_resize)
+        self._pending = want
+        series, theme, base = self._series, self._get_plotext_theme_name(self.app.theme), self.rich_style
+        title = self._title
+        self.run_worker(lambda: self._build(want, series, theme, base, title), thread=True, group="chart",
+                        exit_on_error=False)
+
+    class Built(Message):
+        """A picture is ready (posted from the build thread)."""
+
+        def __init__(self, want: tuple, strips: list[Strip], title: str) -> None:
+            super().__init__()
+            self.want = want
+            self.strips = strips
+            self.title = title
+
+    def _build(self, want: tuple, series, theme: str, base: Style, title: str) -> None:  # type: ignore[no-untyped-def]
+        try:
+            strips = build_strips(series, want[1], want[2], theme, base)
+        except Exception as exc:  # plotext on odd data: say so in the frame, never lose the UI
+            strips = [Strip([Segment(f"chart failed: {type(exc).__name__}: {exc}"[: want[1]], base)])]
+        self.post_message(self.Built(want, strips, title))
+
+    def on_counter_chart_built(self, msg: Built) -> None:
+        msg.stop()
+        want, strips = msg.want, msg.strips
+        self._pending = None
+        self.builds += 1
+        if self._strips_for is None or want[0] >= self._strips_for[0]:
+            # newer than the picture shown (a build that lost a race is dropped)
+            self._strips, self._strips_for = strips, want
+            if self.border_title != msg.title:
+                self.border_title = msg.title  # repaints the whole chart, as the new picture does
+            self.refresh()
+        self._start_build()  # the size or data may have changed while it was built
 
     def render_line(self, y: int) -> Strip:
-        width, height = self.size
-        key = (width, height, self.app.theme)
-        if self._strips is None or self._strips_for != key:
-            self._strips_for = key
-            self._strips = self._build_strips(width, height)
+        width = self.size.width
+        if not self._scheduled and self._want() not in (self._strips_for, self._pending):
+            self._scheduled = True  # once, not once per line
+            self.call_later(self._start_build)  # e.g. a theme change: rebuilt in the background
         if y < len(self._strips):
-            return self._strips[y]
+            strip = self._strips[y]
+            return strip if strip.cell_length == width else strip.crop_extend(0, width, self.rich_style)
         return Strip.blank(width, self.rich_style)
 
-    def _build_strips(self, width: int, height: int) -> list[Strip]:
-        plt = self._plot
-        plt.clear_data()
-        plt.clear_figure()
-        if self._series is None:
-            plt.title("no counter to chart")
-        else:
-            key, xs, ys = self._series
-            gauge = is_gauge(key)
-            if xs:
-                # two braille dots per column: more points than that only cost time
-                px, py = envelope(xs, ys, max(8, width))
-                plt.plot(px, py, marker="braille", color="cyan" if gauge else "red")
-                plt.xlim(min(min(xs), -10.0), 0.0)
-                plt.ylim(0, max(1.0, max(ys) * 1.1))
-            plt.xlabel("seconds before the latest sample")
-        # what PlotextPlot.render does before building (see textual_plotext)
-        plt.plotsize(width, height)
-        plt._set_size(width, height)
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
-        base = self.rich_style
-        out = []
-        for line in plt.build().split("\n")[:height]:
-            out.append(Strip(_ansi_segments(line)).apply_style(base).adjust_cell_length(width, base))
-        return out
+
+def build_strips(series: tuple[str, Sequence[float], Sequence[float]] | None, width: int, height: int,
+                 theme: str, base: Style) -> list[Strip]:
+    """The chart as lines: a fresh plotext figure each time, so builds in threads share nothing."""
+    plt = Plot()
+    if series is None:
+        plt.title("no counter to chart")
+    else:
+        key, xs, ys = series
+        if xs:
+            # two braille dots per column: more points than that only cost time
+            px, py = envelope(xs, ys, max(8, width))
+            plt.plot(px, py, marker="braille", color="cyan" if is_gauge(key) else "red")
+            plt.xlim(min(min(xs), -10.0), 0.0)
+            plt.ylim(0, max(1.0, max(ys) * 1.1))
+        plt.xlabel("seconds before the latest sample")
+    # what PlotextPlot.render does before building (see textual_plotext)
+    plt.plotsize(width, height)
+    plt._set_size(width, height)
+    plt.theme(theme)
+    # simplify(): plotext colours every character; one segment per run of a colour makes
+    # the UI thread's part (cropping, borders, compositing) several times cheaper
+    return [Strip(_ansi_segments(line)).apply_style(base).adjust_cell_length(width, base).simplify()
+            for line in plt.build().split("\n")[:height]]
 
 
 def envelope(xs: Sequence[float], ys: Sequence[float], buckets: int) -> tuple[list[float], list[float]]:

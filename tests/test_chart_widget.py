@@ -1,0 +1,102 @@
+"""The chart widget: plotext builds in a thread, coalesced; its title always matches its picture.
+
+A tiny App holds only the chart and is fed NsDetail objects directly.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from textual.app import App, ComposeResult
+
+import widgets.counter_chart as counter_chart
+from tui.source import NsDetail
+from widgets.counter_chart import CounterChart
+
+
+def detail(key: str, ys: list[float], inode: int = 1) -> NsDetail:
+    n = len(ys)
+    return NsDetail(inode, 1000.0, (), False, 300.0, None, key, tuple(float(i - n + 1) for i in range(n)), tuple(ys))
+
+
+class Host(App):
+    def compose(self) -> ComposeResult:
+        yield CounterChart()
+
+
+async def settle(app: App, pilot) -> None:  # type: ignore[no-untyped-def]
+    chart = app.query_one(CounterChart)
+    for _ in range(20):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not chart.building:
+            return
+    raise AssertionError("the chart never finished building")
+
+
+def screen_text(chart: CounterChart) -> str:
+    return "\n".join(chart.render_line(y).text for y in range(chart.size.height))
+
+
+async def test_builds_run_off_the_ui_thread_and_then_paint(monkeypatch):
+    threads: list[int] = []
+    real = counter_chart.build_strips
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        threads.append(threading.get_ident())
+        return real(*a, **kw)
+
+    monkeypatch.setattr(counter_chart, "build_strips", spy)
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(CounterChart)
+        ys = [0.0] * 900
+        ys[400] = 50.0
+        chart.show(detail("TcpExt.ListenDrops", ys), "web")
+        assert chart.building and "seconds before" not in screen_text(chart)  # nothing painted yet
+        await settle(app, pilot)
+        assert threads and threading.main_thread().ident not in threads
+        text = screen_text(chart)
+        assert "seconds before the latest sample" in text and "55.0" in text  # the y axis: the peak + 10 %
+        assert any(ch in text for ch in "⡀⡇⢸⣿⠁⠈")  # braille dots of the line
+
+
+async def test_title_and_picture_always_belong_to_the_same_series():
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(CounterChart)
+        chart.show(detail("TcpExt.ListenDrops", [0.0, 70.0, 0.0]), "web")
+        await settle(app, pilot)
+        before = screen_text(chart)
+        assert "77.0" in before and "web" in str(chart.border_title)  # the y axis: the peak + 10 %
+        # another namespace: until its picture is built, web's title stays over web's picture
+        chart.show(detail("TcpExt.ListenDrops", [3.0, 3.0], inode=2), "db")
+        assert chart.building
+        assert "web" in str(chart.border_title) and screen_text(chart) == before
+        await settle(app, pilot)
+        after = screen_text(chart)
+        assert "db" in str(chart.border_title) and "77.0" not in after and "3.3" in after
+
+
+async def test_a_burst_of_selections_is_coalesced_into_few_builds():
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        chart = app.query_one(CounterChart)
+        for i in range(30):  # the user holds the down arrow
+            chart.show(detail("TcpExt.ListenDrops", [float(i)] * 300, inode=100 + i), f"ns{i}")
+        await settle(app, pilot)
+        assert chart.builds <= 3  # one in flight at a time, then the latest: not 30
+        assert "ns29" in str(chart.border_title) and "seconds before" in screen_text(chart)
+
+
+async def test_a_failing_build_says_so_in_the_frame(monkeypatch):
+    def boom(*a, **kw):  # type: ignore[no-untyped-def]
+        raise ValueError("odd data")
+
+    monkeypatch.setattr(counter_chart, "build_strips", boom)
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(CounterChart)
+        chart.show(detail("TcpExt.ListenDrops", [1.0, 2.0]), "web")
+        await settle(app, pilot)
+        assert "chart failed: ValueError: odd data" in screen_text(chart)
