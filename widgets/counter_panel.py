@@ -10,17 +10,18 @@ sparkline (nothing to draw).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
+from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.color import Color
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.renderables.sparkline import Sparkline as SparklineRenderable
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -29,7 +30,7 @@ from tui.source import CounterLine, NsDetail, nstat_name
 
 from .namespace_table import fmt_rate
 
-__all__ = ["CounterPanel", "fmt_ago", "numbers_text", "words_text"]
+__all__ = ["CounterPanel", "fmt_ago", "numbers_segments", "spark_segments", "words_segments"]
 
 
 def fmt_ago(seconds: float | None, short: bool = False) -> str:
@@ -51,39 +52,93 @@ def _num(v: int) -> str:
     return f"{v:,}".replace(",", " ") if abs(v) >= 100_000 else str(v)
 
 
-def numbers_text(line: CounterLine, *, focused: bool, narrow: bool) -> Text:
-    """marker, nstat name, value, delta since the last tick, rate."""
+_BOLD = Style(bold=True)
+_DIM = Style(dim=True)
+_SYN_MARK = Style(bold=True, color="red")
+_DACK_MARK = Style(bold=True, color="yellow")
+_RESET = Style(bold=True, color="magenta")
+_REVERSE = Style(reverse=True)
+
+
+def numbers_segments(line: CounterLine, *, focused: bool, narrow: bool) -> list[Segment]:
+    """marker, nstat name, value, delta since the last tick, rate: one cell per character.
+
+    Built as Segments directly (not a rich Text rendered by the console): a busy namespace
+    rebuilds a dozen of these lines every tick.
+    """
     hot = line.hot
     name_w, val_w, d_w, r_w = (22, 9, 5, 6) if narrow else (28, 13, 7, 8)
-    t = Text(no_wrap=True, overflow="ellipsis", end="")
-    t.append("▸" if focused else " ", style="bold")
-    t.append("!" if hot else " ", style="bold red" if line.group is Group.SYN else "bold yellow")
     name = nstat_name(line.key)
     if len(name) > name_w:
         name = name[: name_w - 1] + "…"
-    t.append(f"{name:<{name_w}}", style="bold" if hot else "")
-    t.append(f"{_num(line.value):>{val_w}}")
+    segs = [
+        Segment("▸" if focused else " ", _BOLD),
+        Segment("!" if hot else " ", _SYN_MARK if line.group is Group.SYN else _DACK_MARK),
+        Segment(f"{name:<{name_w}}", _BOLD if hot else None),
+        Segment(f"{_num(line.value):>{val_w}}"),
+    ]
     if line.gauge:
-        t.append(f"{'gauge':>{d_w + 1}}", style="dim")
-        t.append(f"{'':>{r_w + 3}}")
+        segs.append(Segment(f"{'gauge':>{d_w + 1}}", _DIM))
+        segs.append(Segment(" " * (r_w + 3)))
+        return segs
+    if line.delta is None:
+        segs.append(Segment(f"{'reset':>{d_w + 1}}", _RESET))
     else:
-        if line.delta is None:
-            t.append(f"{'reset':>{d_w + 1}}", style="bold magenta")
-        else:
-            t.append(f"{('+' + str(line.delta)) if line.delta else '·':>{d_w + 1}}", style="bold" if line.delta else "dim")
-        r = "?" if line.rate is None else fmt_rate(line.rate)
-        t.append(f"{r:>{r_w}}/s" if r not in ("·", "?") else f"{r:>{r_w}}  ", style="" if line.rate else "dim")
-    return t
+        segs.append(Segment(f"{('+' + str(line.delta)) if line.delta else '·':>{d_w + 1}}", _BOLD if line.delta else _DIM))
+    r = "?" if line.rate is None else fmt_rate(line.rate)
+    segs.append(Segment(f"{r:>{r_w}}/s" if r not in ("·", "?") else f"{r:>{r_w}}  ", None if line.rate else _DIM))
+    return segs
 
 
-def words_text(line: CounterLine, *, narrow: bool) -> Text:
+def words_segments(line: CounterLine, *, narrow: bool) -> list[Segment]:
     """"last moved" for the watched groups, then the netstat -s wording."""
-    words = Text(no_wrap=True, overflow="ellipsis", end="")
+    segs = []
     if line.watched:
-        words.append(fmt_ago(line.last_moved_ago, short=narrow), style="bold" if line.hot else "")
-        words.append(" · ")
-    words.append(line.wording or "", style="dim")
-    return words
+        segs.append(Segment(fmt_ago(line.last_moved_ago, short=narrow), _BOLD if line.hot else None))
+        segs.append(Segment(" · "))
+    segs.append(Segment(line.wording or "", _DIM))
+    return segs
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+_SPARK_STYLES: dict[tuple[int, int, int], Style] = {}
+
+
+def spark_segments(data: Sequence[float], width: int, lo: Color, hi: Color) -> list[Segment]:
+    """One line of Textual's ``Sparkline`` renderable (max per bucket, min→max colour blend),
+    drawn without it: the same bars and colours, ~5x faster (its colours are made once).
+
+    ``lo`` and ``hi`` are rich colours with RGB triplets (blended over the row's background).
+    """
+    n = len(data)
+    if n == 0:
+        return [Segment("▁" * width, Style(color=lo))]
+    if n == 1:
+        return [Segment("█" * width, Style(color=hi))]
+    buckets = [data[b * n // width:(b + 1) * n // width] for b in range(width)]
+    buckets = [part for part in buckets if part]
+    minimum, maximum = min(data), max(data)
+    extent = maximum - minimum or 1
+    top = len(_BARS) - 1
+    (r1, g1, b1), (r2, g2, b2) = lo.triplet or (0, 0, 0), hi.triplet or (0, 0, 0)
+    segs = []
+    index, step = 0.0, len(buckets) / width
+    for _ in range(width):
+        ratio = (max(buckets[int(index)]) - minimum) / extent
+        bar = int(ratio * top)
+        rgb = (int(r1 + (r2 - r1) * ratio), int(g1 + (g2 - g1) * ratio), int(b1 + (b2 - b1) * ratio))
+        style = _SPARK_STYLES.get(rgb)
+        if style is None:
+            if len(_SPARK_STYLES) > 4096:
+                _SPARK_STYLES.clear()
+            style = _SPARK_STYLES[rgb] = Style(color=RichColor.from_rgb(*rgb))
+        segs.append(Segment(_BARS[bar], style))
+        index += step
+    return segs
+
+
+def _length(segs: list[Segment]) -> int:
+    return sum(cell_len(s.text) for s in segs)
 
 
 class CounterPanel(ScrollView, can_focus=True):
@@ -198,11 +253,20 @@ class CounterPanel(ScrollView, can_focus=True):
             self._set_virtual_size()
             self.refresh()
             return
-        # same lines: repaint only if some line's inputs changed (a still namespace costs nothing)
-        for y in range(len(entries)):
+        # same lines: repaint only the lines whose inputs changed (a still namespace costs
+        # nothing; a whole-widget refresh would also re-render the border and every blank line)
+        top, height = int(self.scroll_y), self.scrollable_content_region.height
+        start = count = 0
+        for y in range(top, min(len(entries), top + height)):
             if self._inputs[y] != self._line_inputs(y):
-                self.refresh()
-                return
+                if count and start + count == y:
+                    count += 1
+                    continue
+                if count:
+                    self.refresh_lines(start, count)
+                start, count = y, 1
+        if count:
+            self.refresh_lines(start, count)
 
     def _line_inputs(self, y: int) -> tuple:
         kind, key = self._entries[y]
@@ -290,7 +354,6 @@ class CounterPanel(ScrollView, can_focus=True):
         width = self._width()
         st = self._styles
         kind, key = self._entries[y]
-        console = self.app.console
         if kind == "blank":
             return Strip.blank(width, st["base"])
         if kind in ("group", "empty"):
@@ -301,16 +364,13 @@ class CounterPanel(ScrollView, can_focus=True):
         focused = key == self.focus_key
         narrow = self.narrow
         num_w, spark_w = (48, 10) if narrow else (62, 14)
-        numbers = numbers_text(ln, focused=focused, narrow=narrow)
-        words = words_text(ln, narrow=narrow)
+        numbers = numbers_segments(ln, focused=focused, narrow=narrow)
+        words = words_segments(ln, narrow=narrow)
         if kind == "flat":
             # a counter that never moved in the window: no sparkline to draw, a blank in its place
-            row = numbers.copy()
-            row.append(" " * (num_w - numbers.cell_len + spark_w + 2))
-            row.append_text(words)
+            segs = [*numbers, Segment(" " * (num_w - _length(numbers) + spark_w + 2)), *words]
             if focused:
-                row.stylize("reverse")
-            segs = [s for s in row.render(console) if s.text and s.text != "\n"]
+                segs = list(Segment.apply_style(segs, post_style=_REVERSE))
             return _fit(Strip(segs), width, st["base"])
         hot = ln.hot
         tone = ("syn" if ln.group is Group.SYN else "dack") if hot else ""
@@ -324,15 +384,12 @@ class CounterPanel(ScrollView, can_focus=True):
             if len(self._spark_cache) > 512:
                 self._spark_cache.clear()
             lo, hi = self._spark_colors[colors]
-            spark = SparklineRenderable(list(ln.spark), width=spark_w, height=1, min_color=lo.rich_color,
-                                        max_color=hi.rich_color, summary_function=max)
-            spark_segs = self._spark_cache[spark_key] = list(console.render(spark, console.options.update_width(spark_w)))
-        segs = [s for s in numbers.render(console) if s.text and s.text != "\n"]
-        pad = num_w - numbers.cell_len
-        segs.append(Segment(" " * (pad + 1)))
+            spark_segs = self._spark_cache[spark_key] = spark_segments(ln.spark, spark_w, lo.rich_color, hi.rich_color)
+        segs = numbers
+        segs.append(Segment(" " * (num_w - _length(numbers) + 1)))
         segs.extend(spark_segs)
         segs.append(Segment(" "))
-        segs.extend(s for s in words.render(console) if s.text and s.text != "\n")
+        segs.extend(words)
         # as the old per-widget row did: the words column gets the ellipsis, a sparkline is just cut
         return _fit(Strip(segs), width, style, ellipsis=width > num_w + spark_w + 2)
 
@@ -372,4 +429,5 @@ def _fit(strip: Strip, width: int, style: Style, ellipsis: bool = True) -> Strip
     """Cut to the panel's width (with an ellipsis, unless that would cut a sparkline), pad."""
     if strip.cell_length > width:
         strip = Strip([*strip.crop(0, width - 1), Segment("…")]) if ellipsis else strip.crop(0, width)
-    return strip.apply_style(style).adjust_cell_length(width, style)
+    # simplify(): neighbours of one style become one segment, as rich's Text rendering gives
+    return strip.apply_style(style).adjust_cell_length(width, style).simplify()
