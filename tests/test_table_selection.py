@@ -115,3 +115,51 @@ async def test_a_row_the_user_picked_stays_picked_whatever_lights_up():
         table.show(NAMESPACES, summaries(d=(50, 50)), 101.0)
         await pilot.pause()
         assert table.selected_inode == picked
+
+
+async def test_a_tick_repaints_only_the_rows_that_changed():
+    app = Host()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(NamespaceTable)
+        calm = summaries(a=(0, 0), b=(0, 0), c=(0, 0), d=(0, 0))
+        table.show(NAMESPACES, calm, 100.0)
+        await pilot.pause()
+        painted: list[int] = []
+        real = table.render_line
+
+        def spy(y: int):  # type: ignore[no-untyped-def]
+            painted.append(y)
+            return real(y)
+
+        table.render_line = spy  # type: ignore[method-assign]
+        table.show(NAMESPACES, calm, 100.0)  # nothing changed: nothing is painted
+        await pilot.pause()
+        assert painted == []
+        # delayed ACKs in delta: its row is lit and sorts first, above the other three
+        table.show(NAMESPACES, summaries(a=(0, 0), b=(0, 0), c=(0, 0), d=(0, 3)), 100.0)
+        await pilot.pause()
+        assert table.order[0] == D and table.cursor_row == 0
+        assert sorted(set(painted)) == [1, 2, 3, 4]  # the four rows moved; the header and blanks did not
+        painted.clear()
+        # delta's rate changes, the order does not: only its line
+        table.show(NAMESPACES, summaries(a=(0, 0), b=(0, 0), c=(0, 0), d=(0, 5)), 100.0)
+        await pilot.pause()
+        assert sorted(set(painted)) == [1]
+        assert "5" in table.get_cell(D, "dack").plain
+
+
+async def test_a_held_selection_that_sorts_out_of_sight_goes_back_to_the_top():
+    many = [NetNS(200 + i, "pod", f"pod-{i:02d}", (300 + i,)) for i in range(30)]
+    app = Host()
+    async with app.run_test(size=(100, 8)) as pilot:  # header + 7 rows on screen
+        table = app.query_one(NamespaceTable)
+        table.show(many, {201: NsSummary(201, syn_delta=5, syn_rate=5.0, last_moved=100.0)}, 100.0)
+        await pilot.pause()
+        assert table.selected_inode == 201
+        # ten others light up with more drops: pod-01 (still held) sorts to row 11, off screen
+        lit = {200 + i: NsSummary(200 + i, syn_delta=50, syn_rate=50.0, last_moved=101.0) for i in range(2, 12)}
+        lit[201] = NsSummary(201, syn_delta=1, syn_rate=1.0, last_moved=101.0)
+        table.show(many, lit, 101.0)
+        await pilot.pause()
+        assert table.order.index(201) >= 7
+        assert table.selected_inode == table.order[0] and table.scroll_y == 0

@@ -24,7 +24,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -131,6 +131,9 @@ class NamespaceTable(ScrollView, can_focus=True):
         # unchanged row (another row changed, the cursor moved) is a lookup
         self._painted: dict[int, tuple[Strip, bool, Style, int, Strip]] = {}
         self._header: Strip | None = None
+        # per screen line, what was painted there: (inode, strip, on cursor?) or None (blank)
+        self._painted_at: list[tuple[int, Strip, bool] | None] = []
+        self._painted_width = 0
         self._order: list[int] = []
         self._ns: dict[int, NetNS] = {}
         self._sum: dict[int, NsSummary] = {}
@@ -216,7 +219,37 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._order = self._sorted(list(self._ns))
         self.virtual_size = Size(layout.width, len(self._order) + 1)
         self._follow_selection()
-        self.refresh()
+        self._refresh_changed()
+
+    def _refresh_changed(self) -> None:
+        """Repaint the screen lines that will look different; the rest stay as painted.
+
+        A line is what ``render_line`` last painted at that y: (row, its cached strip, on the
+        cursor?). A whole-widget refresh would re-render every line through Textual's
+        pipeline, which at 200x60 costs more than building the changed rows.
+        """
+        height, width = self.size.height, self.size.width
+        if len(self._painted_at) != height or self._painted_width != width:
+            self.refresh()
+            return
+        top = int(self.scroll_y)
+        start = count = 0
+        for y in range(1, height):
+            index = top + y - 1
+            if index < len(self._order):
+                inode = self._order[index]
+                now = (inode, self._strips.get(inode), index == self.cursor_row)
+            else:
+                now = None
+            if self._painted_at[y] != now or now is not None and now[1] is None:
+                if count and start + count == y:
+                    count += 1
+                    continue
+                if count:
+                    self.refresh(Region(0, start, width, count))
+                start, count = y, 1
+        if count:
+            self.refresh(Region(0, start, width, count))
 
     def select_inode(self, inode: int) -> None:
         """Select a namespace programmatically (as if the user moved the cursor there)."""
@@ -299,8 +332,68 @@ class NamespaceTable(ScrollView, can_focus=True):
             "last": _last_cell(syn_lit, dack_lit, ago),
         }
 
+    def _fast_row(self, c: tuple) -> Strip | None:
+        """The common row (ASCII name, no k8s prefix in the name) as one Strip, built
+        directly from its inputs: what ``_render_cells`` + ``_line`` paint, without a rich
+        Text per cell. None for the rest, which take that slower, general path."""
+        layout = self._layout
+        assert layout is not None
+        name, kind, k8s, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago = c
+        wide = layout.wide
+        if (k8s and not wide) or not name.isascii() or not k8s.isascii():
+            return None
+        if syn_lit or dack_lit:
+            mark = (("S" if syn_lit else " ") + ("D" if dack_lit else " "), "bold reverse red" if syn_lit else "bold reverse yellow")
+        else:
+            mark = (" ·" if recent else "  ", "dim")
+        tone = "red" if syn_lit else ("yellow" if dack_lit else "cyan")
+        data = trend[-(14 if wide else 6):]
+        if any(data):
+            hi = max(data)
+            trend_cell = ("".join(_BLOCKS[0 if v <= 0 else max(1, round(v / hi * 8))] for v in data), tone)
+        else:
+            trend_cell = ("·", "dim")
+        cells = {
+            "mark": mark,
+            "name": (name, "bold red" if syn_lit else ("bold yellow" if dack_lit else "")),
+            "kind": (KIND_SHORT.get(kind, kind) if not wide else kind, "dim" if kind == "proc" else ""),
+            "k8s": (k8s, ""),
+            "pid": (str(pid) if pid else "-", "" if pid else "dim"),
+            "syn": (syn, "bold red" if syn_lit else "dim"),
+            "dack": (dack, "bold yellow" if dack_lit else "dim"),
+            "retrans": (retrans, "" if retrans != "·" else "dim"),
+            "trend": trend_cell,
+            "last": ("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim"),
+        }
+        segs: list[Segment] = []
+        run, run_style = "", ""  # neighbours of one style become one segment (as simplify() does)
+        for i, (key, _, width) in enumerate(layout.columns):
+            text, style = cells[key]
+            if len(text) > width:
+                text = text[: width - 1] + "…"
+            pad = " " * (width - len(text))
+            if key in _RIGHT:
+                pieces = ((pad, ""), (text, style))
+            else:  # as _line paints a name: its padding unstyled
+                pieces = ((text, style), (pad, "")) if key == "name" else ((text + pad, style),)
+            for piece, st in ((" ", ""), *pieces) if i else pieces:
+                if not piece:
+                    continue
+                if st == run_style:
+                    run += piece
+                else:
+                    if run:
+                        segs.append(Segment(run, _style(run_style)))
+                    run, run_style = piece, st
+        if run:
+            segs.append(Segment(run, _style(run_style)))
+        return Strip(segs)
+
     def _row_strip(self, inode: int) -> Strip:
         """The row's line; when only its age changed, the cached rest of the row is reused."""
+        fast = self._fast_row(self._inputs[inode])
+        if fast is not None:
+            return fast
         assert self._layout is not None
         columns = self._layout.columns
         if columns[-1][0] != "last":
@@ -404,10 +497,16 @@ class NamespaceTable(ScrollView, can_focus=True):
         if self._layout is None:
             return Strip.blank(width)
         base, header, cursor = self._styles()
+        height = self.size.height
+        if len(self._painted_at) != height or self._painted_width != width:
+            self._painted_at = [None] * height
+            self._painted_width = width
         if y == 0:
             return self._header_strip().apply_style(header).adjust_cell_length(width, header)
         index = int(self.scroll_y) + y - 1
         if index >= len(self._order):
+            if y < height:
+                self._painted_at[y] = None
             return Strip.blank(width, base)
         inode = self._order[index]
         strip = self._strips.get(inode)
@@ -415,6 +514,8 @@ class NamespaceTable(ScrollView, can_focus=True):
             strip = self._strips[inode] = self._row_strip(inode)
             self.rows_rendered += 1
         on_cursor = index == self.cursor_row
+        if y < height:
+            self._painted_at[y] = (inode, strip, on_cursor)
         style = cursor if on_cursor else base
         painted = self._painted.get(inode)
         if painted is not None and painted[0] is strip and painted[1] == on_cursor and painted[2] is style \
@@ -466,7 +567,8 @@ class NamespaceTable(ScrollView, can_focus=True):
         second to second, and a detail panel that jumped between them would be unreadable.
         Trouble counts for HOLD_S after it was last seen (drops often come every few
         seconds), and a namespace whose burst ended stays selected until something else
-        lights up.
+        lights up. A selection is held only while its row is on screen without scrolling:
+        the worst rows stay in view.
         """
         if not self._order:
             self.cursor_row = 0
@@ -479,7 +581,10 @@ class NamespaceTable(ScrollView, can_focus=True):
             top = self._order[0]
             current = self._selected
             held = self._held(current) if current in self._ns else 2  # remembers trouble: every tick
-            if current != top and (retop or current not in self._ns or self._severity(top) < held):
+            # a held row that sorted out of sight would scroll the worst rows away: not held
+            rows = self.size.height - 1  # 0 or less: not laid out yet
+            visible = current in self._ns and (rows <= 0 or self._order.index(current) < rows)
+            if current != top and (retop or not visible or self._severity(top) < held):
                 self._selected = top
                 self._held(top)  # its trouble from now on counts
                 self.post_message(self.Selected(self, self._ns[top]))
