@@ -275,10 +275,10 @@ class SynscopeApp(App[int]):
         if self._closing or not hasattr(self, "_main"):
             return True
         try:
-            _ = self._main.table  # the table is gone once teardown has begun
+            table = self._main.table
         except NoMatches:
             return True
-        return False
+        return not table.is_attached  # the table leaves the DOM once teardown has begun
 
     def _detail_request(self) -> DetailRequest:
         ns = None if self._gone() else self._main.table.selected_inode

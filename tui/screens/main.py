@@ -13,10 +13,13 @@ Layout by size (CSS classes on the screen):
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from widgets.counter_chart import CounterChart
@@ -25,6 +28,8 @@ from widgets.namespace_table import NamespaceTable
 from widgets.status_line import StatusLine
 
 __all__ = ["MainScreen"]
+
+W = TypeVar("W", bound=Widget)
 
 NARROW_BELOW = 120
 SHORT_BELOW = 34
@@ -45,21 +50,30 @@ class MainScreen(Screen):
         yield StatusLine(id="status")
         yield Footer(compact=True)
 
+    # the widgets are looked up once: the app reads them several times per tick, and a DOM
+    # query costs ~0.1 ms each
     @property
     def table(self) -> NamespaceTable:
-        return self.query_one(NamespaceTable)
+        return self._one("table", NamespaceTable)
 
     @property
     def panel(self) -> CounterPanel:
-        return self.query_one(CounterPanel)
+        return self._one("panel", CounterPanel)
 
     @property
     def chart(self) -> CounterChart:
-        return self.query_one(CounterChart)
+        return self._one("chart", CounterChart)
 
     @property
     def status(self) -> StatusLine:
-        return self.query_one(StatusLine)
+        return self._one("status", StatusLine)
+
+    def _one(self, name: str, cls: type[W]) -> W:
+        cache: dict[str, Widget] = self.__dict__.setdefault("_widgets", {})
+        widget = cache.get(name)
+        if widget is None:
+            widget = cache[name] = self.query_one(cls)
+        return widget  # type: ignore[return-value]
 
     @property
     def filter_input(self) -> Input:
