@@ -163,3 +163,33 @@ async def test_a_held_selection_that_sorts_out_of_sight_goes_back_to_the_top():
         await pilot.pause()
         assert table.order.index(201) >= 7
         assert table.selected_inode == table.order[0] and table.scroll_y == 0
+
+
+async def test_rows_off_screen_cost_nothing_and_are_current_when_scrolled_to():
+    many = [NetNS(500 + i, "pod", f"pod-{i:03d}", (900 + i,)) for i in range(200)]
+    app = Host()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(NamespaceTable)
+        table.set_sort("name")
+        table.show(many, {}, 100.0)
+        await pilot.pause()
+        computed: list[int] = []
+        real = table._cell_inputs
+
+        def spy(inode: int) -> tuple:
+            computed.append(inode)
+            return real(inode)
+
+        table._cell_inputs = spy  # type: ignore[method-assign]
+        # the last pod starts retransmitting while it is far below the fold
+        last = many[-1].inode
+        table.show(many, {last: NsSummary(last, retrans_delta=7, retrans_rate=7.0)}, 101.0)
+        await pilot.pause()
+        assert 0 < len(set(computed)) <= 12 and last not in computed  # only the rows on screen
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.selected_inode == last
+        assert table.get_cell(last, "retrans").plain.strip() == "7"
+        line = table.render_line(table.cursor_row - int(table.scroll_y) + 1)  # the cursor's screen line
+        assert "pod-199" in line.text and " 7 " in line.text
