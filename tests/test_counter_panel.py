@@ -77,3 +77,21 @@ def test_spark_segments_draw_what_textuals_sparkline_draws():
         reference = Sparkline(data, width=width, height=1, min_color=lo, max_color=hi, summary_function=max)
         expected = cells(console.render(reference, console.options.update_width(width)))
         assert cells(spark_segments(data, width, lo, hi)) == expected, (data, width)
+
+
+async def test_a_narrow_panel_keeps_last_moved_visible():
+    """At 120 columns with the chart beside it the panel is ~70 wide: compact columns."""
+    app = Host()
+    async with app.run_test(size=(72, 12)) as pilot:
+        panel = app.query_one(CounterPanel)
+        panel.show(detail(drops=4, segs=9))
+        await pilot.pause()
+        assert panel.narrow
+        line = panel.render_line(panel._index["TcpExt.ListenDrops"]).text
+        assert "now · SYN" in line and len(line) == panel.size.width
+    app = Host()
+    async with app.run_test(size=(130, 12)) as pilot:
+        panel = app.query_one(CounterPanel)
+        panel.show(detail(drops=4, segs=9))
+        await pilot.pause()
+        assert not panel.narrow and "moving now · SYNs to LISTEN sockets dropped" in panel.line_text("TcpExt.ListenDrops")

@@ -141,6 +141,9 @@ def _length(segs: list[Segment]) -> int:
     return sum(cell_len(s.text) for s in segs)
 
 
+WIDE_FROM = 110  # panel width (columns) from which the full columns are used
+
+
 class CounterPanel(ScrollView, can_focus=True):
     """Counters of the selected namespace; up/down chooses the charted counter.
 
@@ -318,6 +321,10 @@ class CounterPanel(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self) -> None:
+        # the compact columns whenever the panel itself is narrow, not only the terminal: at
+        # 120 columns with the chart beside it the full columns would leave no room for
+        # "last moved" and the netstat -s wording
+        self.set_narrow(self._width() < WIDE_FROM)
         self._strips.clear()
         self._set_virtual_size()
 

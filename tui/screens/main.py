@@ -9,6 +9,8 @@ Layout by size (CSS classes on the screen):
   the chart is hidden until ``c`` shows it *instead of* the detail panel.
 * ``-short`` (< 34 rows): the table gets fewer rows, and while the detail panel has focus
   the table shrinks further so the counters get the room.
+
+The detail panel picks its own compact columns by its own width (see CounterPanel.WIDE_FROM).
 """
 
 from __future__ import annotations
@@ -93,7 +95,6 @@ class MainScreen(Screen):
         narrow, short = w < NARROW_BELOW, h < SHORT_BELOW
         self.set_class(narrow, "-narrow")
         self.set_class(short, "-short")
-        self.panel.set_narrow(narrow)
 
     @property
     def narrow(self) -> bool:
