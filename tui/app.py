@@ -432,7 +432,7 @@ class SynscopeApp(App[int]):
             interval=self.source.interval, sample_age=age,
             namespaces=len(f.namespaces) if f else 0, shown=self._main.table.shown if f else 0,
             statuses=tuple(f.statuses) if f else (), notes=notes, root=f.root if f else (os.geteuid() == 0),
-            frozen=self.frozen, frozen_behind=self.frozen_behind, baseline=base, sort=self._main.table.sort_key,
+            frozen=self.frozen, frozen_behind=self.frozen_behind, baseline=base,
             slow=self.slow,
         )
         self._main.status.show(info)

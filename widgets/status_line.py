@@ -29,7 +29,6 @@ class StatusInfo:
     frozen: bool = False
     frozen_behind: int = 0  # frames sampled since the display froze
     baseline: str = ""  # "" or "baseline set 42 s ago for web-..."
-    sort: str = "trouble"
     slow: bool = False  # the last tick took longer than the interval
 
 
@@ -77,7 +76,6 @@ class StatusLine(Static):
             t.append(f" · sample {info.sample_age:.1f} s ago", style="bold red" if info.slow else "")
         count = f"{info.shown}/{info.namespaces}" if info.shown != info.namespaces else f"{info.namespaces}"
         t.append(f" · {count} namespaces")
-        t.append(f" · sort: {info.sort}", style="dim")
         if info.baseline:
             t.append(f" · {info.baseline}", style="bold magenta")
         for note in info.notes:
