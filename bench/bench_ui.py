@@ -115,7 +115,7 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
             u, p = clock.stop()
             press_ui.append(u)
             press_proc.append(p)
-            points.append(chart.points)
+            points.append(chart.points if chart.display and app.chart_on else -1)
     return {
         "namespaces": namespaces, "ticks": ticks, "lit_per_tick": statistics.median(lit),
         "ui_median": statistics.median(ui), "ui_p90": p90(ui), "pauses": max(pauses),
@@ -157,8 +157,10 @@ def main() -> None:
         print(f"  idle pause  median {r['idle_median']:6.1f} ms   (harness only; each tick took at most "
               f"{r['pauses']} pause(s), each in both figures above)")
         print(f"  selection moved in {r['selection_moved']} of {r['ticks']} ticks (automatic selection)")
+        chart = ("chart hidden at this size" if r["chart_points"] < 0
+                 else f"chart of {r['chart_points']:.0f} points (median)")
         print(f"  down arrow  median {r['press_ui_median']:6.1f} ms UI thread, {r['press_proc_median']:6.1f} ms "
-              f"process (max {r['press_proc_max']:.1f}): new detail + chart of {r['chart_points']:.0f} points (median)")
+              f"process (max {r['press_proc_max']:.1f}): new detail + {chart}")
     if len(runs) > 1:
         for key, label in (("ui_median", "UI thread"), ("proc_median", "process"),
                            ("press_ui_median", "down arrow, UI thread"), ("press_proc_median", "down arrow, process")):
