@@ -13,8 +13,7 @@ import subprocess
 import time
 import uuid
 
-import pytest
-from nethelpers import ip, require_root, wait_for
+from nethelpers import ip, require, require_root, wait_for
 
 import tui.core.namespaces as namespaces
 from tui.core.monitor import Monitor
@@ -83,8 +82,8 @@ def test_recycled_inode_starts_a_new_history():
             name, new_inode = add()
             if new_inode == inode:
                 again = name
-        if again is None:
-            pytest.skip("the kernel did not hand the inode number out again (busy machine)")
+        # skipped on a laptop, a failure under CI=true (where it has always come back at once)
+        require("the kernel handing the freed inode number out again within 20 s", again is not None)
         add_with_process(again)
         replaced_at = time.time()
         mon.rediscover()
