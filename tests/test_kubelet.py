@@ -211,3 +211,27 @@ def test_node_without_kubelet_is_unavailable_with_a_reason(tmp_path):
     st = source.status()
     assert not st.available
     assert st.reason == f"no kubelet pods on this node ({tmp_path}/no-pods missing, no kubepods cgroups)"
+
+
+def test_cgroup_files_are_read_once_per_process(node, monkeypatch):
+    source = KubeletSource(proc_root=str(node["proc"]), pod_log_root=str(node["logs"]), netns_root="/run/netns")
+    read: list[str] = []
+    real = source._cgroup
+
+    def spy(pid: str) -> str:
+        read.append(pid)
+        return real(pid)
+
+    monkeypatch.setattr(source, "_cgroup", spy)
+    first = {a.inode: a.name for a in source.annotations()}
+    assert "990003" in read and len(read) >= 5  # the host daemon too, the first time
+    read.clear()
+    assert {a.inode: a.name for a in source.annotations()} == first
+    assert read == []  # nothing changed: no cgroup file read again
+    # pid 990003 now shows up in another namespace (a reused pid): read again, and named
+    link = node["proc"] / "990003" / "ns" / "net"
+    link.unlink()
+    os.symlink("net:[4026599998]", link)
+    (node["proc"] / "990003" / "cgroup").write_text(CGROUPFS_V1.format(u=UID_NOLOG, c=CTR))
+    anns = {a.inode: a for a in source.annotations()}
+    assert read == ["990003"] and anns[4026599998].name == f"pod {UID_NOLOG}"

@@ -78,6 +78,7 @@ class KubeletSource:
         self.pod_log_root = pod_log_root
         self.netns_root = netns_root
         self._status = SourceStatus(self.name, False, "not asked yet")
+        self._uids: dict[tuple[str, int], str | None] = {}  # (pid, netns inode) -> pod UID or None
 
     def status(self) -> SourceStatus:
         return self._status
@@ -130,6 +131,7 @@ class KubeletSource:
         except OSError:
             return {}
         found: dict[int, tuple[Counter[str], int]] = {}
+        known, self._uids = self._uids, {}
         for pid in pids:
             inode = self._inode(pid)
             if inode is None:
@@ -137,7 +139,14 @@ class KubeletSource:
             # one pod process names a pod's namespace; only the host's is shared by many pods
             if inode != host_inode and inode in found:
                 continue
-            uid = pod_uid_from_cgroup(self._cgroup(pid))
+            # a process's pod does not change: its cgroup file is read once, not every cycle
+            # (most processes are host daemons, read for nothing). Keyed by (pid, netns): a
+            # reused pid in another namespace is read again; one reused in the same namespace
+            # between two scans keeps the old answer (at worst a hostNetwork pod's name is
+            # missing from the host row until that pid goes away).
+            key = (pid, inode)
+            uid = known[key] if key in known else pod_uid_from_cgroup(self._cgroup(pid))
+            self._uids[key] = uid
             if uid is None:
                 continue
             counts, first = found.setdefault(inode, (Counter(), int(pid)))
