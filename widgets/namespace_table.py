@@ -125,9 +125,6 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._checked: set[int] = set()  # rows whose inputs were compared this tick (_fresh)
         self._cells: dict[int, dict[str, Text]] = {}  # inode -> rendered cells (tests read them)
         self._strips: dict[int, Strip] = {}  # inode -> the row's line, without cursor style
-        # inode -> (inputs but the age, the row's line without the "moved" column): in a busy
-        # node nearly every row's "moved N s ago" changes every tick and nothing else does
-        self._prefix: dict[int, tuple[tuple, Strip]] = {}
         # inode -> (line, cursor?, style, width, the line as painted): a repaint of an
         # unchanged row (another row changed, the cursor moved) is a lookup
         self._painted: dict[int, tuple[Strip, bool, Style, int, Strip]] = {}
@@ -214,14 +211,12 @@ class NamespaceTable(ScrollView, can_focus=True):
             self._inputs.clear()
             self._strips.clear()
             self._cells.clear()
-            self._prefix.clear()
             self._painted.clear()
             self._header = None
         for gone in set(self._inputs) - set(self._ns):
             del self._inputs[gone]
             self._strips.pop(gone, None)
             self._cells.pop(gone, None)
-            self._prefix.pop(gone, None)
             self._painted.pop(gone, None)
         # a row's inputs are compared (and its line rebuilt) only when it is on screen: of
         # 500 rows ~30 are, and the rest would cost ~2 ms per tick for nothing (see _fresh)
@@ -401,28 +396,10 @@ class NamespaceTable(ScrollView, can_focus=True):
         return Strip(segs)
 
     def _row_strip(self, inode: int) -> Strip:
-        """The row's line; when only its age changed, the cached rest of the row is reused."""
-        fast = self._fast_row(self._inputs[inode])
-        if fast is not None:
-            return fast
-        assert self._layout is not None
-        columns = self._layout.columns
-        if columns[-1][0] != "last":
-            return self._line(self._row_cells(inode))
-        inputs = self._inputs[inode]
-        key = inputs[:-1]
-        prefix = self._prefix.get(inode)
-        if prefix is None or prefix[0] != key:
-            cells = self._row_cells(inode)
-            prefix = self._prefix[inode] = (key, self._line(cells, columns[:-1]))
-            last = cells["last"]
-        else:
-            syn_lit, dack_lit, ago = inputs[4], inputs[5], inputs[-1]
-            last = _last_cell(syn_lit, dack_lit, ago)
-        return Strip.join([prefix[1], self._line({"last": last}, columns[-1:], lead=True)])
+        """The row's line: the fast path, or rich Text cells for odd names and k8s prefixes."""
+        return self._fast_row(self._inputs[inode]) or self._line(self._row_cells(inode))
 
-    def _line(self, cells: dict[str, Text], columns: tuple[tuple[str, str, int], ...] | None = None,
-              lead: bool = False) -> Strip:
+    def _line(self, cells: dict[str, Text]) -> Strip:
         """One row as a Strip: every cell cut or padded to its column (cell widths, not len).
 
         The common cell (ASCII, one style) becomes one Segment directly; only names with
@@ -431,8 +408,8 @@ class NamespaceTable(ScrollView, can_focus=True):
         assert self._layout is not None
         segs: list[Segment] = []
         console = self.app.console
-        for i, (key, _, width) in enumerate(self._layout.columns if columns is None else columns):
-            if i or lead:
+        for i, (key, _, width) in enumerate(self._layout.columns):
+            if i:
                 segs.append(_SPACE)
             cell = cells[key]
             plain = cell.plain
