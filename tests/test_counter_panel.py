@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from spy import record_calls
 from textual.app import App, ComposeResult
 
 from tui.core.catalog import Group
@@ -24,20 +25,13 @@ class Host(App):
         yield CounterPanel()
 
 
-async def test_a_tick_repaints_only_the_changed_counter_lines():
+async def test_a_tick_repaints_only_the_changed_counter_lines(monkeypatch):
     app = Host()
     async with app.run_test(size=(120, 20)) as pilot:
         panel = app.query_one(CounterPanel)
         panel.show(detail(drops=0, segs=5))
         await pilot.pause()
-        painted: list[int] = []
-        real = panel.render_line
-
-        def spy(y: int):  # type: ignore[no-untyped-def]
-            painted.append(y)
-            return real(y)
-
-        panel.render_line = spy  # type: ignore[method-assign]
+        painted = record_calls(monkeypatch, panel, "render_line")
         panel.show(detail(drops=0, segs=5))  # the same: nothing painted
         await pilot.pause()
         assert painted == []

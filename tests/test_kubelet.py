@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from nethelpers import CLIENT, SERVER, ip, require_root, wait_for
+from spy import record_calls
 
 from tui.core.monitor import Monitor
 from tui.core.namespaces import Discovery, ns_inode_of_path, ns_inode_of_pid
@@ -215,14 +216,7 @@ def test_node_without_kubelet_is_unavailable_with_a_reason(tmp_path):
 
 def test_cgroup_files_are_read_once_per_process(node, monkeypatch):
     source = KubeletSource(proc_root=str(node["proc"]), pod_log_root=str(node["logs"]), netns_root="/run/netns")
-    read: list[str] = []
-    real = source._cgroup
-
-    def spy(pid: str) -> str:
-        read.append(pid)
-        return real(pid)
-
-    monkeypatch.setattr(source, "_cgroup", spy)
+    read = record_calls(monkeypatch, source, "_cgroup")
     first = {a.inode: a.name for a in source.annotations()}
     assert "990003" in read and len(read) >= 5  # the host daemon too, the first time
     read.clear()

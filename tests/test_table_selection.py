@@ -6,6 +6,7 @@ is chosen by the test.
 
 from __future__ import annotations
 
+from spy import record_calls
 from textual.app import App, ComposeResult
 
 from tui.core.namespaces import NetNS
@@ -117,21 +118,14 @@ async def test_a_row_the_user_picked_stays_picked_whatever_lights_up():
         assert table.selected_inode == picked
 
 
-async def test_a_tick_repaints_only_the_rows_that_changed():
+async def test_a_tick_repaints_only_the_rows_that_changed(monkeypatch):
     app = Host()
     async with app.run_test(size=(100, 20)) as pilot:
         table = app.query_one(NamespaceTable)
         calm = summaries(a=(0, 0), b=(0, 0), c=(0, 0), d=(0, 0))
         table.show(NAMESPACES, calm, 100.0)
         await pilot.pause()
-        painted: list[int] = []
-        real = table.render_line
-
-        def spy(y: int):  # type: ignore[no-untyped-def]
-            painted.append(y)
-            return real(y)
-
-        table.render_line = spy  # type: ignore[method-assign]
+        painted = record_calls(monkeypatch, table, "render_line")
         table.show(NAMESPACES, calm, 100.0)  # nothing changed: nothing is painted
         await pilot.pause()
         assert painted == []
@@ -165,7 +159,7 @@ async def test_a_held_selection_that_sorts_out_of_sight_goes_back_to_the_top():
         assert table.selected_inode == table.order[0] and table.scroll_y == 0
 
 
-async def test_rows_off_screen_cost_nothing_and_are_current_when_scrolled_to():
+async def test_rows_off_screen_cost_nothing_and_are_current_when_scrolled_to(monkeypatch):
     many = [NetNS(500 + i, "pod", f"pod-{i:03d}", (900 + i,)) for i in range(200)]
     app = Host()
     async with app.run_test(size=(100, 12)) as pilot:
@@ -173,14 +167,7 @@ async def test_rows_off_screen_cost_nothing_and_are_current_when_scrolled_to():
         table.set_sort("name")
         table.show(many, {}, 100.0)
         await pilot.pause()
-        computed: list[int] = []
-        real = table._cell_inputs
-
-        def spy(inode: int) -> tuple:
-            computed.append(inode)
-            return real(inode)
-
-        table._cell_inputs = spy  # type: ignore[method-assign]
+        computed = record_calls(monkeypatch, table, "_cell_inputs")
         # the last pod starts retransmitting while it is far below the fold
         last = many[-1].inode
         table.show(many, {last: NsSummary(last, retrans_delta=7, retrans_rate=7.0)}, 101.0)
