@@ -471,10 +471,19 @@ def _cli_env(capdir: Path) -> dict[str, str]:
     return env
 
 
+def _default_signals() -> None:
+    """In the child before exec: the signals the tests send act as they do for a command typed
+    in a shell. A test run under nohup, or as a background job, would hand its children an
+    ignored SIGHUP or SIGINT, and "the process dies of SIGHUP" would then not happen."""
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _start_cli(ns: str, capdir: Path, *extra: str) -> tuple[subprocess.Popen, int]:
     p = subprocess.Popen(
         [sys.executable, "-m", "tui", "capture", ns, "--duration", "120", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_cli_env(capdir), start_new_session=True,
+        preexec_fn=_default_signals,
     )  # fmt: skip
     assert p.stderr is not None
     pid = 0
@@ -533,7 +542,8 @@ def test_manager_child_dies_with_its_process_even_after_the_starting_thread_ende
     _need_tcpdump()
     ns = lab.add("mgr")
     p = subprocess.Popen([sys.executable, "-c", MANAGER_SCRIPT, ns, str(capdir)], stdout=subprocess.PIPE, text=True,
-                         env=_cli_env(capdir), start_new_session=True)
+                         env=_cli_env(capdir), start_new_session=True,
+                         preexec_fn=_default_signals)
     pid = 0
     try:
         assert p.stdout is not None
@@ -626,7 +636,8 @@ def test_interactive_tcpdump_on_a_terminal_ctrl_c_returns_to_synscope(lab, capdi
     ns = lab.add("tty")
     master, slave = pty.openpty()
     p = subprocess.Popen([sys.executable, "-c", INTERACTIVE, ns], stdin=slave, stdout=slave, stderr=slave,
-                         env=_cli_env(capdir), start_new_session=True)
+                         env=_cli_env(capdir), start_new_session=True,
+                         preexec_fn=_default_signals)
     os.close(slave)
     buf = b""
 
@@ -771,7 +782,8 @@ def test_a_textual_app_on_a_terminal_leaves_no_tcpdump(lab, capdir, how):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     p = subprocess.Popen([sys.executable, "-c", APP_SCRIPT, ns, str(capdir / "out"), str(status)],
-                         stdin=slave, stdout=slave, stderr=slave, env=_cli_env(capdir), start_new_session=True)
+                         stdin=slave, stdout=slave, stderr=slave, env=_cli_env(capdir), start_new_session=True,
+                         preexec_fn=_default_signals)
     os.close(slave)
 
     def drain() -> None:  # keep the pty empty so the app never blocks writing its screen
@@ -823,7 +835,8 @@ def test_the_terminal_key_suspends_runs_tcpdump_in_the_namespace_and_returns(lab
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     p = subprocess.Popen([sys.executable, "-c", SUSPEND_SCRIPT, ns, str(capdir / "out"), str(status)],
-                         stdin=slave, stdout=slave, stderr=slave, env=_cli_env(capdir), start_new_session=True)
+                         stdin=slave, stdout=slave, stderr=slave, env=_cli_env(capdir), start_new_session=True,
+                         preexec_fn=_default_signals)
     os.close(slave)
     out = bytearray()
     lock = threading.Lock()
