@@ -229,3 +229,16 @@ def test_cgroup_files_are_read_once_per_process(node, monkeypatch):
     (node["proc"] / "990003" / "cgroup").write_text(CGROUPFS_V1.format(u=UID_NOLOG, c=CTR))
     anns = {a.inode: a for a in source.annotations()}
     assert read == ["990003"] and anns[4026599998].name == f"pod {UID_NOLOG}"
+
+
+def test_a_process_not_yet_in_its_pod_cgroup_is_asked_again(node, monkeypatch):
+    """A runtime moves a new container's process into the pod netns, then into its cgroup:
+    caught in between, it is not a pod process yet, and must not stay unnamed."""
+    source = KubeletSource(proc_root=str(node["proc"]), pod_log_root=str(node["logs"]), netns_root="/run/netns")
+    _link_ns(node["proc"], 990005, 4026599997, "0::/system.slice/containerd.service\n")
+    assert 4026599997 not in {a.inode for a in source.annotations()}
+    (node["proc"] / "990005" / "cgroup").write_text(CGROUPFS_V1.format(u=UID_NOLOG, c=CTR))
+    read = record_calls(monkeypatch, source, "_cgroup")
+    anns = {a.inode: a for a in source.annotations()}
+    assert "990005" in read and anns[4026599997].name == f"pod {UID_NOLOG}"
+    assert "990003" not in read  # the host daemon's answer is kept

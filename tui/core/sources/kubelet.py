@@ -146,7 +146,10 @@ class KubeletSource:
             # missing from the host row until that pid goes away).
             key = (pid, inode)
             uid = known[key] if key in known else pod_uid_from_cgroup(self._cgroup(pid))
-            self._uids[key] = uid
+            if uid is not None or inode == host_inode:
+                # "not a pod" is kept only for host processes: one caught in its pod's netns
+                # before the runtime moved it into the pod's cgroup is asked again next time
+                self._uids[key] = uid
             if uid is None:
                 continue
             counts, first = found.setdefault(inode, (Counter(), int(pid)))
