@@ -181,8 +181,12 @@ async def test_enter_focuses_detail_and_arrows_pick_the_charted_counter():
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         assert app.main.chart.key == "TcpExt.ListenDrops"  # the first hot counter is charted
+        assert not app.main.table.user_chose
         await pilot.press("enter")
         assert isinstance(app.focused, CounterPanel)
+        # opening the detail picks the namespace: the automatic selection stops there (at
+        # 80x24 the table then shrinks, and must not hand the panel to another namespace)
+        assert app.main.table.user_chose
         await pilot.press("down")
         await settle(app, pilot)
         second = app.detail.lines[1].key

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from spy import record_calls
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from tui.core.namespaces import NetNS
 from tui.source import NsSummary
@@ -178,5 +179,26 @@ async def test_rows_off_screen_cost_nothing_and_are_current_when_scrolled_to(mon
         await pilot.pause()
         assert table.selected_inode == last
         assert table.get_cell(last, "retrans").plain.strip() == "7"
-        line = table.render_line(table.cursor_row - int(table.scroll_y) + 1)  # the cursor's screen line
+        y = table.cursor_row - int(table.scroll_y) + 1  # the cursor's screen line, as painted (the
+        line = table.render_lines(Region(0, y, table.size.width, 1))[0]  # widget's line cache)
         assert "pod-199" in line.text and " 7 " in line.text
+
+
+async def test_rows_that_grow_the_table_do_not_take_a_held_selection_away():
+    """Visibility is judged after layout: three new lit rows above it make the table taller."""
+    six = [NetNS(700 + i, "pod", f"pod-{chr(97 + i)}", (800 + i,)) for i in range(6)]
+
+    def syn(now: float, **rates: int) -> dict[int, NsSummary]:
+        ids = {chr(97 + i): 700 + i for i in range(6)}
+        return {ids[k]: NsSummary(ids[k], syn_delta=v, syn_rate=float(v), last_moved=now) for k, v in rates.items()}
+
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(NamespaceTable)
+        table.show(six[:3], syn(100.0, c=5), 100.0)
+        await pilot.pause()
+        assert table.selected_inode == 702 and table.size.height == 4  # header + 3 rows
+        table.show(six, syn(101.0, c=1, d=9, e=9, f=9), 101.0)  # pod-c: still lit, now 4th
+        await pilot.pause()
+        assert table.order.index(702) == 3 and table.size.height == 7
+        assert table.selected_inode == 702 and table.cursor_row == 3

@@ -524,6 +524,8 @@ class SynscopeApp(App[int]):
         self._sync_focus_class()
 
     def action_detail(self) -> None:
+        # opening a namespace's detail is picking it: the automatic selection stops there
+        self._main.table.user_chose = True
         self._main.panel.focus()
         self._sync_focus_class()
 

@@ -86,7 +86,7 @@ class NamespaceTable(ScrollView, can_focus=True):
     """Namespaces with their SYN-trouble, delayed-ACK and retransmit rates."""
 
     DEFAULT_CSS = """
-    NamespaceTable { height: auto; max-height: 100%; }
+    NamespaceTable { height: auto; max-height: 100%; overflow-x: hidden; }
     NamespaceTable > .namespace-table--header { text-style: bold; background: $panel; }
     NamespaceTable > .namespace-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
     NamespaceTable:blur > .namespace-table--cursor { background: $block-cursor-blurred-background; text-style: bold; }
@@ -293,10 +293,6 @@ class NamespaceTable(ScrollView, can_focus=True):
         if wide:
             name_w = min(name_w, 64)
         return _Layout(wide, width, name_w, (("mark", " ", 2), ("name", "name", name_w), *fixed))
-
-    def on_resize(self) -> None:
-        if self._layout is not None and self._compute_layout() != self._layout:
-            self.show(list(self._ns.values()), self._sum, self._now, total=self.total)
 
     # -- cells ----------------------------------------------------------------------------
     def _recent(self, s: NsSummary) -> bool:
@@ -570,18 +566,43 @@ class NamespaceTable(ScrollView, can_focus=True):
             top = self._order[0]
             current = self._selected
             held = self._held(current) if current in self._ns else 2  # remembers trouble: every tick
-            # a held row that sorted out of sight would scroll the worst rows away: not held
-            rows = self.size.height - 1  # 0 or less: not laid out yet
-            visible = current in self._ns and (rows <= 0 or self._order.index(current) < rows)
-            if current != top and (retop or not visible or self._severity(top) < held):
-                self._selected = top
-                self._held(top)  # its trouble from now on counts
-                self.post_message(self.Selected(self, self._ns[top]))
-        elif self._selected not in self._ns:
+            if current != top and (retop or current not in self._ns or self._severity(top) < held):
+                self._select_top()
+            self.cursor_row = self._order.index(self._selected)
+            # the table is not scrolled for an automatic selection (the worst rows stay in
+            # view); whether the held row still shows is checked once the layout is done
+            self.call_after_refresh(self._check_fold)
+            return
+        if self._selected not in self._ns:
             self._selected = self._order[min(self.cursor_row, len(self._order) - 1)]
             self.post_message(self.Selected(self, self._ns[self._selected]))
         self.cursor_row = self._order.index(self._selected)
         self._scroll_cursor_into_view()
+
+    def _select_top(self) -> None:
+        top = self._order[0]
+        self._selected = top
+        self._held(top)  # its trouble from now on counts
+        self.cursor_row = 0
+        self.post_message(self.Selected(self, self._ns[top]))
+
+    def _check_fold(self) -> None:
+        """An automatic selection is held only while its row shows with the table at the top:
+        a held row that sorted below the fold goes back to the top row. Run after layout,
+        with the table's real height (rows that just appeared may have made it taller)."""
+        if self.user_chose or not self._order or self._selected not in self._ns:
+            return
+        if self.scroll_y:
+            self.scroll_to(y=0, animate=False, immediate=True)
+        rows = self.size.height - 1
+        if rows > 0 and self.cursor_row >= rows:
+            self._select_top()
+            self.refresh()
+
+    def on_resize(self) -> None:
+        if self._layout is not None and self._compute_layout() != self._layout:
+            self.show(list(self._ns.values()), self._sum, self._now, total=self.total)
+        self._check_fold()
 
     def _severity(self, inode: int) -> int:
         """0: SYN trouble now, 1: delayed ACKs now, 2: neither."""

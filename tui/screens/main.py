@@ -41,10 +41,10 @@ class MainScreen(Screen):
     AUTO_FOCUS = "#table"
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="top"):
-            yield Static(id="titlebar")
-            yield Input(placeholder="filter: name, pod, k8s namespace, label (key=value) · enter keeps · esc clears",
-                        id="filter", select_on_focus=False)
+        yield Static(id="titlebar")
+        yield Input(placeholder="filter: name, pod, k8s namespace, label (key=value) · enter keeps · esc clears",
+                    id="filter", select_on_focus=False)
+        with Vertical(id="top"):  # the table alone: its height is exactly what shows
             yield NamespaceTable(id="table")
         with Horizontal(id="lower"):
             yield CounterPanel(id="detail")
