@@ -133,6 +133,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._painted_at: list[tuple[int, Strip, bool] | None] = []
         self._painted_width = 0
         self._order: list[int] = []
+        self._rows_before = 0  # rows shown before the latest show(): same count, same height
         self._ns: dict[int, NetNS] = {}
         self._sum: dict[int, NsSummary] = {}
         self._now = 0.0
@@ -221,6 +222,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         # a row's inputs are compared (and its line rebuilt) only when it is on screen: of
         # 500 rows ~30 are, and the rest would cost ~2 ms per tick for nothing (see _fresh)
         self._checked.clear()
+        self._rows_before = len(self._order)
         self._order = self._sorted(list(self._ns))
         self.virtual_size = Size(layout.width, len(self._order) + 1)
         self._follow_selection()
@@ -566,12 +568,18 @@ class NamespaceTable(ScrollView, can_focus=True):
             top = self._order[0]
             current = self._selected
             held = self._held(current) if current in self._ns else 2  # remembers trouble: every tick
-            if current != top and (retop or current not in self._ns or self._severity(top) < held):
+            # a held row below the fold goes back to the top (see _check_fold); with as many
+            # rows as last time the table keeps its height, and that is known now
+            rows = self.size.height - 1
+            settled = rows > 0 and len(self._order) == self._rows_before
+            below = settled and current in self._ns and self._order.index(current) >= rows
+            if current != top and (retop or current not in self._ns or below or self._severity(top) < held):
                 self._select_top()
             self.cursor_row = self._order.index(self._selected)
-            # the table is not scrolled for an automatic selection (the worst rows stay in
-            # view); whether the held row still shows is checked once the layout is done
-            self.call_after_refresh(self._check_fold)
+            if self.scroll_y:
+                self.scroll_to(y=0, animate=False, immediate=True)  # the worst rows stay in view
+            if not settled:  # rows came or went: the table's height is known after layout
+                self.call_after_refresh(self._check_fold)
             return
         if self._selected not in self._ns:
             self._selected = self._order[min(self.cursor_row, len(self._order) - 1)]
@@ -592,8 +600,6 @@ class NamespaceTable(ScrollView, can_focus=True):
         with the table's real height (rows that just appeared may have made it taller)."""
         if self.user_chose or not self._order or self._selected not in self._ns:
             return
-        if self.scroll_y:
-            self.scroll_to(y=0, animate=False, immediate=True)
         rows = self.size.height - 1
         if rows > 0 and self.cursor_row >= rows:
             self._select_top()
