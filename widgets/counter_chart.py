@@ -86,8 +86,8 @@ class CounterChart(PlotextPlot):
         return (self._gen, width, height, self.app.theme)
 
     def _start_build(self) -> None:
-        """Build the picture in a thread: plotext takes 15-60 ms at 200x60, and the UI
-        thread (keys, the table, the detail panel) must not wait for it."""
+        """Build the picture in a thread: plotext takes 40-250 ms at 200x60 with a full
+        history, and the UI thread (keys, the table, the detail panel) must not wait for it."""
         self._scheduled = False
         want = self._want()
         if want == self._strips_for or self._pending is not None or not self.is_mounted:
@@ -122,12 +122,11 @@ class CounterChart(PlotextPlot):
         want, strips = msg.want, msg.strips
         self._pending = None
         self.builds += 1
-        if self._strips_for is None or want[0] >= self._strips_for[0]:
-            # newer than the picture shown (a build that lost a race is dropped)
-            self._strips, self._strips_for = strips, want
-            if self.border_title != msg.title:
-                self.border_title = msg.title  # repaints the whole chart, as the new picture does
-            self.refresh()
+        # one build at a time, each for the latest state when it started: newer than what shows
+        self._strips, self._strips_for = strips, want
+        if self.border_title != msg.title:
+            self.border_title = msg.title  # repaints the whole chart, as the new picture does
+        self.refresh()
         self._start_build()  # the size or data may have changed while it was built
 
     def render_line(self, y: int) -> Strip:
