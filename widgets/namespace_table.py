@@ -61,14 +61,17 @@ def fmt_rate(r: float) -> str:
     return f"{r:.1f}"
 
 
-def trend_text(trend: tuple[int, ...], width: int, style: str) -> Text:
-    """A tiny text sparkline (the table cannot hold a Sparkline widget per cell)."""
-    data = list(trend[-width:])
+def _trend_cell(trend: tuple[int, ...], width: int, style: str) -> tuple[str, str]:
+    """A tiny text sparkline (the table cannot hold a Sparkline widget per cell): text, style."""
+    data = trend[-width:]
     if not any(data):
-        return _t("·", "dim", "right")
+        return "·", "dim"
     hi = max(data)
-    chars = "".join(_BLOCKS[0 if v <= 0 else max(1, round(v / hi * 8))] for v in data)
-    return _t(chars, style, "right")
+    return "".join(_BLOCKS[0 if v <= 0 else max(1, round(v / hi * 8))] for v in data), style
+
+
+def trend_text(trend: tuple[int, ...], width: int, style: str) -> Text:
+    return _t(*_trend_cell(trend, width, style), "right")
 
 
 @dataclass(frozen=True)
@@ -311,53 +314,16 @@ class NamespaceTable(ScrollView, can_focus=True):
             fmt_rate(s.syn_rate), fmt_rate(s.dack_rate), fmt_rate(s.retrans_rate), s.trend, ago,
         )
 
-    def _render_cells(self, inode: int, c: tuple) -> dict[str, Text]:
+    def _cell_specs(self, c: tuple) -> dict[str, tuple[str, str]]:
+        """Each cell's text and style from the row's inputs: what both row paths paint."""
         assert self._layout is not None
         name, kind, k8s, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago = c
-        style = "bold red" if syn_lit else ("bold yellow" if dack_lit else "")
-        if syn_lit or dack_lit:
-            mark = _t(("S" if syn_lit else " ") + ("D" if dack_lit else " "), "bold reverse red" if syn_lit else "bold reverse yellow")
-        else:
-            mark = _t(" ·" if recent else "  ", "dim")
-        name_t = Text(no_wrap=True, overflow="ellipsis", end="")
-        if k8s and not self._layout.wide:
-            name_t.append(f"{k8s}/", style="dim")
-        name_t.append(name, style=style)
-        return {
-            "mark": mark,
-            "name": name_t,
-            "kind": _t(KIND_SHORT.get(kind, kind) if not self._layout.wide else kind, "dim" if kind == "proc" else ""),
-            "k8s": _t(k8s),
-            "pid": _t(str(pid) if pid else "-", "" if pid else "dim", "right"),
-            "syn": _t(syn, "bold red" if syn_lit else "dim", "right"),
-            "dack": _t(dack, "bold yellow" if dack_lit else "dim", "right"),
-            "retrans": _t(retrans, "" if retrans != "·" else "dim", "right"),
-            "trend": trend_text(trend, 14 if self._layout.wide else 6, "red" if syn_lit else ("yellow" if dack_lit else "cyan")),
-            "last": _last_cell(syn_lit, dack_lit, ago),
-        }
-
-    def _fast_row(self, c: tuple) -> Strip | None:
-        """The common row (ASCII name, no k8s prefix in the name) as one Strip, built
-        directly from its inputs: what ``_render_cells`` + ``_line`` paint, without a rich
-        Text per cell. None for the rest, which take that slower, general path."""
-        layout = self._layout
-        assert layout is not None
-        name, kind, k8s, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago = c
-        wide = layout.wide
-        if (k8s and not wide) or not name.isascii() or not k8s.isascii():
-            return None
+        wide = self._layout.wide
         if syn_lit or dack_lit:
             mark = (("S" if syn_lit else " ") + ("D" if dack_lit else " "), "bold reverse red" if syn_lit else "bold reverse yellow")
         else:
             mark = (" ·" if recent else "  ", "dim")
-        tone = "red" if syn_lit else ("yellow" if dack_lit else "cyan")
-        data = trend[-(14 if wide else 6):]
-        if any(data):
-            hi = max(data)
-            trend_cell = ("".join(_BLOCKS[0 if v <= 0 else max(1, round(v / hi * 8))] for v in data), tone)
-        else:
-            trend_cell = ("·", "dim")
-        cells = {
+        return {
             "mark": mark,
             "name": (name, "bold red" if syn_lit else ("bold yellow" if dack_lit else "")),
             "kind": (KIND_SHORT.get(kind, kind) if not wide else kind, "dim" if kind == "proc" else ""),
@@ -366,9 +332,32 @@ class NamespaceTable(ScrollView, can_focus=True):
             "syn": (syn, "bold red" if syn_lit else "dim"),
             "dack": (dack, "bold yellow" if dack_lit else "dim"),
             "retrans": (retrans, "" if retrans != "·" else "dim"),
-            "trend": trend_cell,
+            "trend": _trend_cell(trend, 14 if wide else 6, "red" if syn_lit else ("yellow" if dack_lit else "cyan")),
             "last": ("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim"),
         }
+
+    def _render_cells(self, inode: int, c: tuple) -> dict[str, Text]:
+        assert self._layout is not None
+        specs = self._cell_specs(c)
+        cells = {key: _t(text, style, "right" if key in _RIGHT else "left") for key, (text, style) in specs.items()}
+        k8s = c[2]
+        if k8s and not self._layout.wide:  # below 120 columns the k8s namespace leads the name
+            name, style = specs["name"]
+            cells["name"] = Text(no_wrap=True, overflow="ellipsis", end="")
+            cells["name"].append(f"{k8s}/", style="dim")
+            cells["name"].append(name, style=style)
+        return cells
+
+    def _fast_row(self, c: tuple) -> Strip | None:
+        """The common row (ASCII name, no k8s prefix in the name) as one Strip, built
+        directly from its cell specs: what ``_render_cells`` + ``_line`` paint, without a
+        rich Text per cell. None for the rest, which take that slower, general path."""
+        layout = self._layout
+        assert layout is not None
+        name, k8s = c[0], c[2]
+        if (k8s and not layout.wide) or not name.isascii() or not k8s.isascii():
+            return None
+        cells = self._cell_specs(c)
         segs: list[Segment] = []
         run, run_style = "", ""  # neighbours of one style become one segment (as simplify() does)
         for i, (key, _, width) in enumerate(layout.columns):
@@ -706,10 +695,6 @@ def _plain_spans(cell: Text) -> bool:
 
 def _t(text: str, style: str = "", justify: str = "left") -> Text:
     return Text(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
-
-
-def _last_cell(syn_lit: bool, dack_lit: bool, ago: int | None) -> Text:
-    return _t("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim", "right")
 
 
 def _ago(seconds: int) -> str:
