@@ -70,6 +70,15 @@ class DetailReady(Message):
         self.detail, self.request = detail, request
 
 
+class DetailFailed(Message):
+    """The selected namespace's detail could not be computed. Not a failed tick: its handler
+    never schedules one (that once started a second tick chain beside the first)."""
+
+    def __init__(self, error: str, request: DetailRequest, in_tick: bool) -> None:
+        super().__init__()
+        self.error, self.request, self.in_tick = error, request, in_tick
+
+
 class SynscopeApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "synscope"
@@ -130,6 +139,7 @@ class SynscopeApp(App[int]):
         self.frames_seen = 0
         self.frozen_behind = 0
         self.last_error = ""
+        self.detail_error = ""  # the last detail computation failed (cleared by the next one that works)
         self.slow = False
         self._chart_key: str | None = None
         self._tick_timer = None
@@ -222,10 +232,14 @@ class SynscopeApp(App[int]):
         start = time.monotonic()
         try:
             frame = self.source.tick()
-            detail = self._compute_detail(request)
         except Exception as exc:  # the screen says what failed; the app keeps running
             self.post_message(SampleFailed(f"{type(exc).__name__}: {exc}", time.monotonic() - start))
             return
+        try:
+            detail = self._compute_detail(request)
+        except Exception as exc:  # the table still gets its frame
+            detail = None
+            self.post_message(DetailFailed(f"{type(exc).__name__}: {exc}", request, in_tick=True))
         self.post_message(FrameReady(frame, detail, request, time.monotonic() - start))
 
     def _compute_detail(self, request: DetailRequest) -> NsDetail | None:
@@ -255,6 +269,8 @@ class SynscopeApp(App[int]):
         self.last_error = ""
         if msg.request == self._detail_request():
             self.latest_detail = msg.detail
+            if msg.detail is not None:
+                self.detail_error = ""
         self._schedule_next(msg.took)
         if self.frozen:
             self.frozen_behind += 1
@@ -299,7 +315,7 @@ class SynscopeApp(App[int]):
         try:
             detail = self._compute_detail(request)
         except Exception as exc:
-            self.post_message(SampleFailed(f"detail: {type(exc).__name__}: {exc}", 0.0))
+            self.post_message(DetailFailed(f"{type(exc).__name__}: {exc}", request, in_tick=False))
             return
         self.post_message(DetailReady(detail, request))
 
@@ -313,7 +329,23 @@ class SynscopeApp(App[int]):
         if msg.request != self._detail_request():
             return  # the user moved on meanwhile
         self.latest_detail = msg.detail
+        if self.detail_error:
+            self.detail_error = ""
+            self._render_status()
         self._show_detail(msg.detail)
+
+    def on_detail_failed(self, msg: DetailFailed) -> None:
+        # says what failed, and never schedules a tick: the tick chain runs by itself
+        if self._gone():
+            return
+        self.detail_error = msg.error
+        self._render_status()
+        if msg.in_tick:
+            return
+        if self._pending_detail is not None and self._pending_detail != msg.request:
+            self._detail_worker = self._load_detail(self._pending_detail)  # the newest request
+            return
+        self._pending_detail = None
 
     @on(NamespaceTable.Selected)
     def _selected(self, msg: NamespaceTable.Selected) -> None:
@@ -426,6 +458,8 @@ class SynscopeApp(App[int]):
         if ns is not None and ns.inode in self.baselines:
             base = "baseline set (B clears)"
         notes = tuple(f.notes) if f else ()
+        if self.detail_error:
+            notes = (f"detail failed: {self.detail_error}",) + notes
         if self.last_error:
             notes = (f"sampling failed: {self.last_error}",) + notes
         info = StatusInfo(
