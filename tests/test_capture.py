@@ -51,6 +51,21 @@ def capdir():
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture
+def readonly_dir():
+    """A directory on a tmpfs mounted read-only (made and removed here; root only)."""
+    require_root()
+    d = tempfile.mkdtemp(prefix="synscope-ro-")
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", d], check=True, timeout=30)
+        try:
+            yield Path(d)
+        finally:
+            subprocess.run(["umount", d], check=False, timeout=30)
+    finally:
+        os.rmdir(d)
+
+
 def _need_tcpdump() -> None:
     require_root()
     require("tcpdump", shutil.which("tcpdump", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is not None)
@@ -595,6 +610,29 @@ def test_cli_errors_are_messages_not_tracebacks(lab, capdir):
         r = subprocess.run([sys.executable, "-m", "tui", "capture", *args], capture_output=True, text=True, env=env, timeout=60)
         assert r.returncode == 2 and want in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     assert list(capdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["-w read-only", "--dir read-only", "-w directory"])
+def test_cli_capture_that_cannot_write_exits_non_zero_with_tcpdumps_reason(lab, capdir, readonly_dir, where):
+    """tcpdump cannot open its file and exits; `synscope capture` used to stop it anyway,
+    call that a stop, print "files: (none written)" and exit 0."""
+    _need_tcpdump()
+    ns = lab.add("nowr")
+    args, why = {
+        "-w read-only": (["-w", str(readonly_dir / "x.pcap")], "Read-only file system"),
+        "--dir read-only": (["--dir", str(readonly_dir)], "Read-only file system"),
+        "-w directory": (["-w", str(capdir)], "Is a directory"),
+    }[where]
+    r = subprocess.run([sys.executable, "-m", "tui", "capture", ns, "--duration", "60", "-q", *args],
+                       capture_output=True, text=True, env=_cli_env(capdir), timeout=90)
+    pid = int(r.stderr.split("tcpdump pid", 1)[1].split()[0]) if "tcpdump pid" in r.stderr else 0
+    kill_leftover(pid)
+    assert r.returncode == 1, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("synscope capture: nothing captured: tcpdump failed") and why in last, r.stderr
+    assert "files: (none written)" in r.stderr and "Traceback" not in r.stderr
+    assert pid and not tcpdump_alive(pid)
+    assert list(readonly_dir.iterdir()) == [] and list(capdir.iterdir()) == []
 
 
 def test_cli_rejects_zero_and_negative_bounds(capdir):

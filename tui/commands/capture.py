@@ -154,9 +154,15 @@ def run(args: argparse.Namespace) -> int:
             f"({st.end_reason}); files: {files}",
             file=err,
         )
+        if st.state == "failed" or not st.files:
+            # e.g. -w on a read-only filesystem, -w a directory, --dir not writable: tcpdump
+            # said why above; a capture that wrote nothing must not look like a success
+            why = st.end_reason if st.state == "failed" else "tcpdump wrote no file"
+            print(f"synscope capture: nothing captured: {why}", file=err)
+            return 1
         if caught:
             return 128 + caught[0]
-        return 0 if st.state == "done" else 1
+        return 0
     finally:
         manager.close()
         for s, h in old.items():
