@@ -10,7 +10,9 @@ node, or a scripted incident for tests, snapshots, screenshots and the benchmark
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -206,6 +208,15 @@ class SynscopeApp(App[int]):
         if not self.source.scripted:
             # the sample's age must keep counting when ticks stall (a slow /proc read)
             self.set_interval(1.0, self._render_status)
+
+    def on_mount(self) -> None:
+        # TERM (kill, a service manager) and HUP (a dropped SSH session) end the app the way
+        # q does: the terminal gets its normal screen, cursor and mouse back, and captures
+        # stop with their files flushed. Python's default for both is to die on the spot.
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.exit, 128 + sig)
 
     def on_unmount(self) -> None:
         self._closing = True
