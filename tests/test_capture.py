@@ -636,7 +636,8 @@ def test_cli_capture_that_cannot_write_exits_non_zero_with_tcpdumps_reason(lab, 
 
 
 def test_cli_rejects_zero_and_negative_bounds(capdir):
-    """--files 0 once meant "the default" (``args.files or ...``): every bound below 1 is an error."""
+    """--files 0 once meant "the default" (``args.files or ...``): every bound below 1 is an
+    error, and so is every bound above the maximum, before any namespace is looked up."""
     env = _cli_env(capdir)
     for args, want in (
         (["--files", "0"], "argument --files: must be 1 or more, not '0'"),
@@ -645,7 +646,10 @@ def test_cli_rejects_zero_and_negative_bounds(capdir):
         (["--files", "two"], "argument --files: must be a whole number, not 'two'"),
         (["--duration", "0"], "argument --duration: must be more than 0 seconds, not '0'"),
         (["--duration", "-1"], "argument --duration: must be more than 0 seconds"),
-        (["--duration", "nan"], "argument --duration: must be more than 0 seconds"),
+        (["--duration", "nan"], "argument --duration: must be a number of seconds, not 'nan'"),
+        (["--duration", "1e308"], "argument --duration: must be at most 86400 seconds, not '1e308'"),
+        (["--files", "1000"], "argument --files: must be at most 100, not '1000'"),
+        (["--file-mb", str(10**30)], "argument --file-mb: must be at most 10000"),
     ):
         # a namespace that cannot exist: the bounds are refused before it is even looked up
         cmd = [sys.executable, "-m", "tui", "capture", "no-such-ns-for-bounds", *args]

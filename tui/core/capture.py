@@ -80,7 +80,9 @@ INSTALL_HINT = "install it with: apt-get install tcpdump (Debian/Ubuntu) or dnf 
 DEFAULT_DURATION = 300.0  # seconds
 MAX_DURATION = 24 * 3600.0
 DEFAULT_FILE_MB = 25  # tcpdump -C unit: millions of bytes
+MAX_FILE_MB = 10_000
 DEFAULT_FILE_COUNT = 4
+MAX_FILE_COUNT = 100
 KEEP_LINES = 2000  # decoded lines kept per capture for the pane
 STOP_GRACE = 3.0  # seconds tcpdump gets to flush after SIGTERM before SIGKILL
 READER_GRACE = 5.0  # seconds the pipe readers get to reach EOF once tcpdump has exited
@@ -370,10 +372,10 @@ class CaptureSpec:
     def validated(self) -> CaptureSpec:
         if not 0 < self.duration <= MAX_DURATION:
             raise CaptureError(f"duration must be more than 0 and at most {MAX_DURATION:g} s, not {self.duration:g}")
-        if not 1 <= self.file_mb <= 10_000:
-            raise CaptureError(f"file size must be 1..10000 MB, not {self.file_mb}")
-        if not 1 <= self.file_count <= 100:
-            raise CaptureError(f"file count must be 1..100, not {self.file_count}")
+        if not 1 <= self.file_mb <= MAX_FILE_MB:
+            raise CaptureError(f"file size must be 1..{MAX_FILE_MB} MB, not {self.file_mb}")
+        if not 1 <= self.file_count <= MAX_FILE_COUNT:
+            raise CaptureError(f"file count must be 1..{MAX_FILE_COUNT}, not {self.file_count}")
         if not self.filter.strip():
             raise CaptureError("empty filter: choose a preset or type a BPF filter")
         _check_interface(self.interface)
