@@ -90,3 +90,21 @@ def test_every_numeric_option_refuses_nan_inf_and_huge_values(before, option, wh
         assert exc.value.code == 2, (option, value, err)
         errors = [ln for ln in err.splitlines() if "error:" in ln]
         assert len(errors) == 1 and f"argument {option}: must be" in errors[0] and repr(value) in errors[0], (option, value, err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["snapshot", "--ns", "no-such-namespace-q7"],
+    ["snapshot", "--json", "--ns", "no-such-namespace-q7"],
+    ["--ns", "no-such-namespace-q7", "snapshot"],
+    ["diagnose", "--ns", "no-such-namespace-q7"],
+    ["diagnose", "--json", "--ns", "no-such-namespace-q7"],
+    ["--ns", "no-such-namespace-q7", "diagnose"],
+], ids=" ".join)
+def test_a_filter_that_matches_nothing_exits_1_in_snapshot_and_diagnose_alike(argv):
+    """For scripts: a typo in --ns must not read as "all quiet" (exit 0). Both commands say so
+    on stderr and exit 1; stdout carries no record."""
+    out = subprocess.run([sys.executable, "-m", "tui", *argv, "--interval", "0.1"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 1, out.stderr
+    assert "no namespace matches 'no-such-namespace-q7'" in out.stderr and "Traceback" not in out.stderr
+    assert "{" not in out.stdout and "[" not in out.stdout, out.stdout  # no JSON record, no namespace row
