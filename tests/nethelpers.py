@@ -145,3 +145,51 @@ def wait_for(pred, timeout: float = 10.0, interval: float = 0.1):  # type: ignor
         if v or time.monotonic() > deadline:
             return v
         time.sleep(interval)
+
+
+def as_nobody(fn, *args) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """Run ``fn(*args)`` (returning an exit code) in a forked child that dropped root to uid
+    65534; returns (exit code, stdout, stderr).
+
+    A fork, not ``setpriv python``: everything the child needs is imported by the caller
+    before the fork, so whether uid 65534 may read the checkout or the venv does not matter.
+    """
+    rd_out, wr_out = os.pipe()
+    rd_err, wr_err = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        code = 70
+        try:
+            os.close(rd_out)
+            os.close(rd_err)
+            os.dup2(wr_out, 1)
+            os.dup2(wr_err, 2)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 (the child exits right after)
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            code = fn(*args)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    os.close(wr_out)
+    os.close(wr_err)
+    import threading
+
+    err: list[str] = []
+    with os.fdopen(rd_out) as f_out, os.fdopen(rd_err) as f_err:
+        reader = threading.Thread(target=lambda: err.append(f_err.read()), daemon=True)  # both pipes drain
+        reader.start()
+        stdout = f_out.read()
+        reader.join(timeout=60)
+    stderr = "".join(err)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), stdout, stderr

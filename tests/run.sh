@@ -15,6 +15,7 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v iptables >/dev/null || need+=(iptables)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing system packages: ${need[*]}"

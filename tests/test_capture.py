@@ -51,6 +51,21 @@ def capdir():
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture
+def readonly_dir():
+    """A directory on a tmpfs mounted read-only (made and removed here; root only)."""
+    require_root()
+    d = tempfile.mkdtemp(prefix="synscope-ro-")
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=0700", "tmpfs", d], check=True, timeout=30)
+        try:
+            yield Path(d)
+        finally:
+            subprocess.run(["umount", d], check=False, timeout=30)
+    finally:
+        os.rmdir(d)
+
+
 def _need_tcpdump() -> None:
     require_root()
     require("tcpdump", shutil.which("tcpdump", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is not None)
@@ -597,8 +612,32 @@ def test_cli_errors_are_messages_not_tracebacks(lab, capdir):
     assert list(capdir.iterdir()) == []
 
 
+@pytest.mark.parametrize("where", ["-w read-only", "--dir read-only", "-w directory"])
+def test_cli_capture_that_cannot_write_exits_non_zero_with_tcpdumps_reason(lab, capdir, readonly_dir, where):
+    """tcpdump cannot open its file and exits; `synscope capture` used to stop it anyway,
+    call that a stop, print "files: (none written)" and exit 0."""
+    _need_tcpdump()
+    ns = lab.add("nowr")
+    args, why = {
+        "-w read-only": (["-w", str(readonly_dir / "x.pcap")], "Read-only file system"),
+        "--dir read-only": (["--dir", str(readonly_dir)], "Read-only file system"),
+        "-w directory": (["-w", str(capdir)], "Is a directory"),
+    }[where]
+    r = subprocess.run([sys.executable, "-m", "tui", "capture", ns, "--duration", "60", "-q", *args],
+                       capture_output=True, text=True, env=_cli_env(capdir), timeout=90)
+    pid = int(r.stderr.split("tcpdump pid", 1)[1].split()[0]) if "tcpdump pid" in r.stderr else 0
+    kill_leftover(pid)
+    assert r.returncode == 1, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("synscope capture: nothing captured: tcpdump failed") and why in last, r.stderr
+    assert "files: (none written)" in r.stderr and "Traceback" not in r.stderr
+    assert pid and not tcpdump_alive(pid)
+    assert list(readonly_dir.iterdir()) == [] and list(capdir.iterdir()) == []
+
+
 def test_cli_rejects_zero_and_negative_bounds(capdir):
-    """--files 0 once meant "the default" (``args.files or ...``): every bound below 1 is an error."""
+    """--files 0 once meant "the default" (``args.files or ...``): every bound below 1 is an
+    error, and so is every bound above the maximum, before any namespace is looked up."""
     env = _cli_env(capdir)
     for args, want in (
         (["--files", "0"], "argument --files: must be 1 or more, not '0'"),
@@ -607,7 +646,10 @@ def test_cli_rejects_zero_and_negative_bounds(capdir):
         (["--files", "two"], "argument --files: must be a whole number, not 'two'"),
         (["--duration", "0"], "argument --duration: must be more than 0 seconds, not '0'"),
         (["--duration", "-1"], "argument --duration: must be more than 0 seconds"),
-        (["--duration", "nan"], "argument --duration: must be more than 0 seconds"),
+        (["--duration", "nan"], "argument --duration: must be a number of seconds, not 'nan'"),
+        (["--duration", "1e308"], "argument --duration: must be at most 86400 seconds, not '1e308'"),
+        (["--files", "1000"], "argument --files: must be at most 100, not '1000'"),
+        (["--file-mb", str(10**30)], "argument --file-mb: must be at most 10000"),
     ):
         # a namespace that cannot exist: the bounds are refused before it is even looked up
         cmd = [sys.executable, "-m", "tui", "capture", "no-such-ns-for-bounds", *args]

@@ -13,7 +13,18 @@ import tempfile
 
 import pytest
 from nethelpers import CLIENT, SERVER
-from test_capture import CLI, SRV, _need_tcpdump, connect, netns, pair, serve, syn_lines, tcpdump_alive
+from test_capture import (  # noqa: F401 (readonly_dir is a fixture)
+    CLI,
+    SRV,
+    _need_tcpdump,
+    connect,
+    netns,
+    pair,
+    readonly_dir,
+    serve,
+    syn_lines,
+    tcpdump_alive,
+)
 from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList, Static
 
@@ -139,6 +150,27 @@ async def test_bad_filter_shows_tcpdumps_message_in_the_form(lab, mgr):
         await pilot.press("escape")
         assert await until(pilot, lambda: not isinstance(app.screen, CaptureForm))
         assert mgr.ids() == []
+
+
+async def test_a_capture_that_cannot_write_its_file_says_why_in_the_form(lab, readonly_dir):  # noqa: F811
+    """The capture directory is read-only: tcpdump exits at once. The form used to close on a
+    capture that never ran; now it stays, with tcpdump's reason, and lists no capture."""
+    _need_tcpdump()
+    ns = netns(lab.add("rofm"))
+    manager = CaptureManager(directory=readonly_dir)
+    try:
+        app = Host(ns, manager)
+        async with app.run_test(size=SIZE) as pilot:
+            assert await until(pilot, lambda: isinstance(app.screen, CaptureForm))
+            form = app.screen
+            await pilot.press("enter")  # the default preset
+            err = form.query_one("#error", Static)
+            assert await until(pilot, lambda: "Read-only file system" in text_of(err)), text_of(err)
+            assert "tcpdump failed" in text_of(err) and str(readonly_dir) in text_of(err)
+            assert isinstance(app.screen, CaptureForm) and manager.ids() == []
+            assert manager.pids() == []
+    finally:
+        manager.close()
 
 
 def _read_history(history: History, pid: int, inode: int):

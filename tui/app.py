@@ -10,7 +10,9 @@ node, or a scripted incident for tests, snapshots, screenshots and the benchmark
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -68,6 +70,15 @@ class DetailReady(Message):
     def __init__(self, detail: NsDetail | None, request: DetailRequest) -> None:
         super().__init__()
         self.detail, self.request = detail, request
+
+
+class DetailFailed(Message):
+    """The selected namespace's detail could not be computed. Not a failed tick: its handler
+    never schedules one (that once started a second tick chain beside the first)."""
+
+    def __init__(self, error: str, request: DetailRequest, in_tick: bool) -> None:
+        super().__init__()
+        self.error, self.request, self.in_tick = error, request, in_tick
 
 
 class SynscopeApp(App[int]):
@@ -130,6 +141,7 @@ class SynscopeApp(App[int]):
         self.frames_seen = 0
         self.frozen_behind = 0
         self.last_error = ""
+        self.detail_error = ""  # the last detail computation failed (cleared by the next one that works)
         self.slow = False
         self._chart_key: str | None = None
         self._tick_timer = None
@@ -197,6 +209,15 @@ class SynscopeApp(App[int]):
             # the sample's age must keep counting when ticks stall (a slow /proc read)
             self.set_interval(1.0, self._render_status)
 
+    def on_mount(self) -> None:
+        # TERM (kill, a service manager) and HUP (a dropped SSH session) end the app the way
+        # q does: the terminal gets its normal screen, cursor and mouse back, and captures
+        # stop with their files flushed. Python's default for both is to die on the spot.
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self.exit, 128 + sig)
+
     def on_unmount(self) -> None:
         self._closing = True
         if self._captures is not None:
@@ -222,10 +243,14 @@ class SynscopeApp(App[int]):
         start = time.monotonic()
         try:
             frame = self.source.tick()
-            detail = self._compute_detail(request)
         except Exception as exc:  # the screen says what failed; the app keeps running
             self.post_message(SampleFailed(f"{type(exc).__name__}: {exc}", time.monotonic() - start))
             return
+        try:
+            detail = self._compute_detail(request)
+        except Exception as exc:  # the table still gets its frame
+            detail = None
+            self.post_message(DetailFailed(f"{type(exc).__name__}: {exc}", request, in_tick=True))
         self.post_message(FrameReady(frame, detail, request, time.monotonic() - start))
 
     def _compute_detail(self, request: DetailRequest) -> NsDetail | None:
@@ -255,6 +280,8 @@ class SynscopeApp(App[int]):
         self.last_error = ""
         if msg.request == self._detail_request():
             self.latest_detail = msg.detail
+            if msg.detail is not None:
+                self.detail_error = ""
         self._schedule_next(msg.took)
         if self.frozen:
             self.frozen_behind += 1
@@ -299,7 +326,7 @@ class SynscopeApp(App[int]):
         try:
             detail = self._compute_detail(request)
         except Exception as exc:
-            self.post_message(SampleFailed(f"detail: {type(exc).__name__}: {exc}", 0.0))
+            self.post_message(DetailFailed(f"{type(exc).__name__}: {exc}", request, in_tick=False))
             return
         self.post_message(DetailReady(detail, request))
 
@@ -313,7 +340,23 @@ class SynscopeApp(App[int]):
         if msg.request != self._detail_request():
             return  # the user moved on meanwhile
         self.latest_detail = msg.detail
+        if self.detail_error:
+            self.detail_error = ""
+            self._render_status()
         self._show_detail(msg.detail)
+
+    def on_detail_failed(self, msg: DetailFailed) -> None:
+        # says what failed, and never schedules a tick: the tick chain runs by itself
+        if self._gone():
+            return
+        self.detail_error = msg.error
+        self._render_status()
+        if msg.in_tick:
+            return
+        if self._pending_detail is not None and self._pending_detail != msg.request:
+            self._detail_worker = self._load_detail(self._pending_detail)  # the newest request
+            return
+        self._pending_detail = None
 
     @on(NamespaceTable.Selected)
     def _selected(self, msg: NamespaceTable.Selected) -> None:
@@ -426,6 +469,8 @@ class SynscopeApp(App[int]):
         if ns is not None and ns.inode in self.baselines:
             base = "baseline set (B clears)"
         notes = tuple(f.notes) if f else ()
+        if self.detail_error:
+            notes = (f"detail failed: {self.detail_error}",) + notes
         if self.last_error:
             notes = (f"sampling failed: {self.last_error}",) + notes
         info = StatusInfo(

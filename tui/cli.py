@@ -7,6 +7,8 @@ import importlib
 import os
 import sys
 
+from tui.commands.argtypes import MAX_INTERVAL, seconds
+
 # subcommand -> module exposing add_parser(subparsers) (which sets func=run on its parser)
 COMMANDS = {
     "snapshot": "tui.commands.snapshot",
@@ -22,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # default None: a subcommand's own --interval/--ns use SUPPRESS, so either place works
     # (`synscope --ns web snapshot` and `synscope snapshot --ns web`); main() fills defaults
-    parser.add_argument("--interval", type=float, default=None, metavar="S", help="sampling interval in seconds (default 1)")
+    parser.add_argument("--interval", type=seconds(MAX_INTERVAL), default=None, metavar="S",
+                        help="sampling interval in seconds (default 1)")
     parser.add_argument("--ns", default=None, metavar="FILTER", help="show only namespaces matching FILTER (name, pod, k8s namespace, label)")
     parser.add_argument(
         "--allow-apply",
@@ -49,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
         args.interval = getattr(args, "default_interval", 1.0)
     if args.ns is None:
         args.ns = ""
-    if args.interval <= 0:
-        parser.error("--interval must be positive")
     try:
         if args.command is None:
             from tui.app import run

@@ -7,10 +7,14 @@ import signal
 import sys
 import threading
 
+from tui.commands.argtypes import seconds, whole_number
 from tui.core.capture import (
     DEFAULT_DURATION,
     DEFAULT_FILE_COUNT,
     DEFAULT_FILE_MB,
+    MAX_DURATION,
+    MAX_FILE_COUNT,
+    MAX_FILE_MB,
     PRESETS,
     CaptureError,
     CaptureManager,
@@ -21,28 +25,6 @@ from tui.core.capture import (
 )
 from tui.core.namespaces import Discovery, NetNS
 from tui.core.sources import default_sources
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of 1 or more (0 must not quietly mean "the default")."""
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text!r}")
-    return n
-
-
-def positive_seconds(text: str) -> float:
-    """argparse type: seconds, more than 0 (nan and inf are not durations)."""
-    try:
-        s = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
-    if not 0 < s < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text!r}")
-    return s
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,11 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--preset", choices=[n for n in PRESETS if n != "custom"], help="a ready filter (default handshake)")
     p.add_argument("--port", metavar="N", help="the port for --preset port")
     p.add_argument("-i", "--interface", default="any", metavar="IF", help="interface inside the namespace (default any)")
-    p.add_argument("--duration", type=positive_seconds, default=DEFAULT_DURATION, metavar="S", help=f"stop after S seconds (default {DEFAULT_DURATION:g})")
+    p.add_argument("--duration", type=seconds(MAX_DURATION), default=DEFAULT_DURATION, metavar="S", help=f"stop after S seconds (default {DEFAULT_DURATION:g})")
     p.add_argument("-w", dest="write", metavar="FILE", help="pcap file to write; with -w the ring is 1 file unless --files says more (then tcpdump appends 0, 1, ...)")
     p.add_argument("--dir", metavar="DIR", help="directory for the pcap (default $SYNSCOPE_CAPTURE_DIR or ~/.cache/synscope/captures)")
-    p.add_argument("--file-mb", type=positive_int, default=DEFAULT_FILE_MB, metavar="MB", help=f"size of each ring file, millions of bytes (default {DEFAULT_FILE_MB})")
-    p.add_argument("--files", type=positive_int, default=None, metavar="N", help=f"files in the ring (default {DEFAULT_FILE_COUNT}; 1 with -w)")
+    p.add_argument("--file-mb", type=whole_number(MAX_FILE_MB), default=DEFAULT_FILE_MB, metavar="MB", help=f"size of each ring file, millions of bytes (default {DEFAULT_FILE_MB})")
+    p.add_argument("--files", type=whole_number(MAX_FILE_COUNT), default=None, metavar="N", help=f"files in the ring (default {DEFAULT_FILE_COUNT}; 1 with -w)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the decoded packets")
     p.set_defaults(func=run)
 
@@ -154,9 +136,15 @@ def run(args: argparse.Namespace) -> int:
             f"({st.end_reason}); files: {files}",
             file=err,
         )
+        if st.state == "failed" or not st.files:
+            # e.g. -w on a read-only filesystem, -w a directory, --dir not writable: tcpdump
+            # said why above; a capture that wrote nothing must not look like a success
+            why = st.end_reason if st.state == "failed" else "tcpdump wrote no file"
+            print(f"synscope capture: nothing captured: {why}", file=err)
+            return 1
         if caught:
             return 128 + caught[0]
-        return 0 if st.state == "done" else 1
+        return 0
     finally:
         manager.close()
         for s, h in old.items():

@@ -30,7 +30,7 @@ def report_blind_spots(first: Tick, second: Tick, what: str = "shown") -> None:
     if not second.root or os.geteuid() != 0:
         print(f"synscope: not root: only the namespaces this user can reach are {what} (run with sudo to see all)",
               file=sys.stderr)
-    for note in second.notes + first.sample.notes + second.sample.notes:
+    for note in dict.fromkeys(second.notes + first.sample.notes + second.sample.notes):  # each once
         print(f"synscope: {note}", file=sys.stderr)
     for st in second.statuses:
         if not st.available:

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
 from tui.core.rules import Diagnosis, diagnose_namespace
 from tui.core.sampler import NetnsReader
@@ -26,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "accept/SYN queue overflows, NAT + timestamp rejects, the old tcp_tw_recycle signature, loss on the path. "
         "Proposals show the namespace's and the host's current values and the exact commands; nothing is written.",
     )
-    p.add_argument("--interval", type=float, default=argparse.SUPPRESS, metavar="S", help="seconds to watch (default 5)")
+    p.add_argument("--interval", type=seconds(MAX_INTERVAL), default=argparse.SUPPRESS, metavar="S", help="seconds to watch (default 5)")
     p.add_argument("--ns", default=argparse.SUPPRESS, metavar="FILTER", help="only namespaces matching FILTER")
     p.add_argument("--json", action="store_true", help="one JSON object per namespace with findings, one per line")
     p.add_argument("--all", action="store_true", help="also list namespaces with no finding")

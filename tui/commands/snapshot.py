@@ -8,6 +8,7 @@ import sys
 
 from tui.core.catalog import GROUP_ORDER, group_of, info
 from tui.core.counters import is_gauge
+from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
 from tui.core.monitor import Monitor
 from tui.core.namespaces import NetNS
@@ -15,7 +16,7 @@ from tui.core.namespaces import NetNS
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("snapshot", help="sample twice and print every namespace's counter deltas")
-    p.add_argument("--interval", type=float, default=argparse.SUPPRESS, metavar="S", help="seconds between the two samples (default 1)")
+    p.add_argument("--interval", type=seconds(MAX_INTERVAL), default=argparse.SUPPRESS, metavar="S", help="seconds between the two samples (default 1)")
     p.add_argument("--json", action="store_true", help="one JSON object per namespace, one per line")
     p.add_argument("--all", action="store_true", help="also print absolute values of every counter")
     p.add_argument("--ns", default=argparse.SUPPRESS, metavar="FILTER", help="only namespaces matching FILTER")

@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -79,7 +80,9 @@ INSTALL_HINT = "install it with: apt-get install tcpdump (Debian/Ubuntu) or dnf 
 DEFAULT_DURATION = 300.0  # seconds
 MAX_DURATION = 24 * 3600.0
 DEFAULT_FILE_MB = 25  # tcpdump -C unit: millions of bytes
+MAX_FILE_MB = 10_000
 DEFAULT_FILE_COUNT = 4
+MAX_FILE_COUNT = 100
 KEEP_LINES = 2000  # decoded lines kept per capture for the pane
 STOP_GRACE = 3.0  # seconds tcpdump gets to flush after SIGTERM before SIGKILL
 READER_GRACE = 5.0  # seconds the pipe readers get to reach EOF once tcpdump has exited
@@ -369,10 +372,10 @@ class CaptureSpec:
     def validated(self) -> CaptureSpec:
         if not 0 < self.duration <= MAX_DURATION:
             raise CaptureError(f"duration must be more than 0 and at most {MAX_DURATION:g} s, not {self.duration:g}")
-        if not 1 <= self.file_mb <= 10_000:
-            raise CaptureError(f"file size must be 1..10000 MB, not {self.file_mb}")
-        if not 1 <= self.file_count <= 100:
-            raise CaptureError(f"file count must be 1..100, not {self.file_count}")
+        if not 1 <= self.file_mb <= MAX_FILE_MB:
+            raise CaptureError(f"file size must be 1..{MAX_FILE_MB} MB, not {self.file_mb}")
+        if not 1 <= self.file_count <= MAX_FILE_COUNT:
+            raise CaptureError(f"file count must be 1..{MAX_FILE_COUNT}, not {self.file_count}")
         if not self.filter.strip():
             raise CaptureError("empty filter: choose a preset or type a BPF filter")
         _check_interface(self.interface)
@@ -443,6 +446,10 @@ def syn_trouble_deltas(baseline: dict[str, int], now: dict[str, int], keys: tupl
     return out
 
 
+# what tcpdump says on stderr that is not an error
+_CHATTER = re.compile(r"^tcpdump: listening on |^\d+ packets? (captured|received by filter|dropped by kernel)")
+
+
 class _Capture:
     """One running tcpdump and the threads that read it. Fields behind ``lock``."""
 
@@ -473,11 +480,26 @@ class _Capture:
         files, on_disk = [], 0
         for name in ring_files(self.path, self.spec.file_count):
             try:
-                on_disk += os.stat(name).st_size
+                st = os.stat(name)
             except OSError:
                 continue
+            if not stat.S_ISREG(st.st_mode):  # `-w DIR`: a directory is not a file we wrote
+                continue
+            on_disk += st.st_size
             files.append(name)
         return tuple(files), on_disk
+
+    def ended_well(self) -> bool:
+        """tcpdump exited 0, or died of the signal we sent it to stop (after its grace)."""
+        rc = self.exit_code
+        asked = self.stop_requested or self.end_reason.startswith("time limit")
+        return rc == 0 or (asked and rc in (-signal.SIGTERM, -signal.SIGKILL))
+
+    def failure(self) -> str:
+        """Why tcpdump failed, in its own words (its last line that is not chatter)."""
+        said = [m.removeprefix("tcpdump: ") for m in self.messages if not _CHATTER.search(m)]
+        return f"tcpdump failed (exit status {self.exit_code}): {said[-1]}" if said else (
+            f"tcpdump exited with status {self.exit_code}")
 
 
 class CaptureManager:
@@ -602,7 +624,11 @@ class CaptureManager:
         with cap.lock:
             cap.exit_code = rc
             cap.ended = time.monotonic()
-            if not cap.end_reason:
+            if not cap.ended_well():
+                # its own reason beats ours: a "stopped" that raced a tcpdump which could not
+                # write its file (read-only, -w a directory) must still say why it failed
+                cap.end_reason = cap.failure()
+            elif not cap.end_reason:
                 cap.end_reason = f"tcpdump exited with status {rc}"
         cap.listening_event.set()  # a waiter for "listening" must not hang on a dead tcpdump
         cap.done_event.set()
@@ -712,10 +738,9 @@ class CaptureManager:
             ended = cap.ended
             if cap.exit_code is None:
                 state = "stopping" if cap.stop_requested else "running"
-            elif cap.stop_requested or cap.end_reason.startswith("time limit") or cap.exit_code == 0:
-                state = "done"
             else:
-                state = "failed"
+                # a stop asked after tcpdump had already failed does not make it a success
+                state = "done" if cap.ended_well() else "failed"
             return CaptureStatus(
                 id=cap.id,
                 ns_name=cap.spec.ns.name,

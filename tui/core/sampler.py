@@ -23,11 +23,12 @@ from .counters import CounterParseError
 from .history import History
 from .namespaces import NetNS
 
-__all__ = ["FILES", "Sampler", "SampleResult", "read_proc_file", "setns_net", "NetnsReader"]
+__all__ = ["FILES", "NetnsReader", "OutOfReach", "Sampler", "SampleResult", "read_proc_file", "setns_net"]
 
 FILES = ("netstat", "snmp")
 CLONE_NEWNET = 0x40000000
 _READ_SIZE = 1 << 16
+NAMES_IN_A_NOTE = 10  # namespaces named in one note; the rest are counted
 
 
 def read_proc_file(name: str, dir_fd: int | None = None) -> bytes:
@@ -62,17 +63,46 @@ def setns_net(fd: int) -> None:
 
 
 class NetnsReader:
-    """One thread that enters pid-less namespaces by path and reads files there."""
+    """One thread that enters pid-less namespaces by path and reads files there.
+
+    Not root, ``setns()`` fails with EPERM, into the namespace and back home alike: the
+    thread then never left home, and must not try to go back (that EPERM once froze
+    sampling for good). A thread that entered a namespace but cannot return is retired, so
+    it does not pin that namespace; the next call starts a fresh thread at home.
+    """
 
     def __init__(self) -> None:
         self._home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synscope-setns")
+        self._pool = self._new_pool()
+        self._away = False  # the setns thread is in another namespace (touched only by it)
+
+    @staticmethod
+    def _new_pool() -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="synscope-setns")
+
+    def _enter(self, fd: int) -> None:
+        setns_net(fd)
+        self._away = True
 
     def _go_home(self) -> None:
-        setns_net(self._home)  # never keep a namespace alive after `ip netns del`
+        """Back to our own namespace: never keep a namespace alive after `ip netns del`."""
+        if not self._away:
+            return
+        try:
+            setns_net(self._home)
+        except OSError:
+            # stuck elsewhere: end this thread (its namespace reference ends with it) and
+            # let the next call start a fresh one at home
+            pool, self._pool = self._pool, self._new_pool()
+            pool.shutdown(wait=False)
+        self._away = False  # this thread is home, or retired (the new one starts at home)
 
     def read_many(self, items: list[tuple[int, str]], files: tuple[str, ...]) -> dict[int, tuple[bytes, ...] | str]:
-        """``[(inode, path)]`` -> ``{inode: (bytes per file) | error text}``."""
+        """``[(inode, path)]`` -> ``{inode: (bytes per file) | error text}``.
+
+        An error text of class :class:`OutOfReach` means "not allowed to enter" (not root),
+        not "vanished".
+        """
         def run():  # type: ignore[no-untyped-def]
             try:
                 return self._read_many(items, files)
@@ -87,7 +117,7 @@ class NetnsReader:
         def run():  # type: ignore[no-untyped-def]
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                setns_net(fd)
+                self._enter(fd)
             finally:
                 os.close(fd)
             try:
@@ -97,8 +127,7 @@ class NetnsReader:
 
         return self._pool.submit(run).result()
 
-    @staticmethod
-    def _read_many(items: list[tuple[int, str]], files: tuple[str, ...]) -> dict[int, tuple[bytes, ...] | str]:
+    def _read_many(self, items: list[tuple[int, str]], files: tuple[str, ...]) -> dict[int, tuple[bytes, ...] | str]:
         out: dict[int, tuple[bytes, ...] | str] = {}
         for inode, path in items:
             try:
@@ -110,9 +139,10 @@ class NetnsReader:
                 if os.fstat(fd).st_ino != inode:
                     out[inode] = f"{path} now names another namespace"
                     continue
-                setns_net(fd)
+                self._enter(fd)
             except OSError as exc:
-                out[inode] = f"setns {path}: {exc.strerror}"
+                text = f"setns {path}: {exc.strerror}"
+                out[inode] = OutOfReach(text) if exc.errno == errno.EPERM else text
                 continue
             finally:
                 os.close(fd)
@@ -129,6 +159,10 @@ class NetnsReader:
             self._home = -1
 
 
+class OutOfReach(str):
+    """Why a namespace could not be entered for lack of privilege (EPERM): it is still there."""
+
+
 @dataclass
 class SampleResult:
     time: float
@@ -136,11 +170,19 @@ class SampleResult:
     read: int  # namespaces read this tick
     dropped: list[tuple[NetNS, str]] = field(default_factory=list)  # vanished mid-read
     errors: dict[int, str] = field(default_factory=dict)  # inode -> parse error (kept, retried)
+    # namespaces we may not enter (not root): still there, not read, said in one note each tick
+    unreachable: list[NetNS] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
         notes = [f"{ns.name} ({ns.label}) vanished: {why}" for ns, why in self.dropped]
         notes += [f"net:[{i}]: {e}" for i, e in self.errors.items()]
+        if self.unreachable:
+            names = ", ".join(ns.name for ns in self.unreachable[:NAMES_IN_A_NOTE])
+            more = f" and {len(self.unreachable) - NAMES_IN_A_NOTE} more" if len(self.unreachable) > NAMES_IN_A_NOTE else ""
+            what = ("named namespaces with no process in them: entering one needs root" if len(self.unreachable) > 1
+                    else "a named namespace with no process in it: entering it needs root")
+            notes.append(f"out of reach: {names}{more} ({what})")
         return notes
 
 
@@ -197,6 +239,7 @@ class Sampler:
         self.files = files
         self._pid_targets: dict[int, _PidTarget] = {}
         self._path_targets: dict[int, NetNS] = {}
+        self._unreachable: dict[int, NetNS] = {}  # setns refused (EPERM): not retried
         self._netns_reader: NetnsReader | None = None
         self._lock = threading.Lock()
 
@@ -214,6 +257,10 @@ class Sampler:
                 if inode not in keep:
                     self._pid_targets.pop(inode).close()
             self._path_targets = {}
+            # privileges do not change while we run: a namespace we may not enter is not
+            # tried again every discovery, unless its inode now names another namespace
+            self._unreachable = {ns.inode: ns for ns in namespaces
+                                 if ns.inode in self._unreachable and ns.ns_id == self._unreachable[ns.inode].ns_id}
             for ns in namespaces:
                 cur = self._pid_targets.get(ns.inode)
                 if ns.pids:
@@ -229,7 +276,8 @@ class Sampler:
                 elif ns.path:
                     if cur is not None:
                         self._pid_targets.pop(ns.inode).close()
-                    self._path_targets[ns.inode] = ns
+                    if ns.inode not in self._unreachable:
+                        self._path_targets[ns.inode] = ns
             self.history.retain(keep)
 
     @property
@@ -277,9 +325,13 @@ class Sampler:
                     if isinstance(data, str):
                         del self._path_targets[inode]
                         history.forget(inode)
-                        result.dropped.append((ns, data))
+                        if isinstance(data, OutOfReach):
+                            self._unreachable[inode] = ns
+                        else:
+                            result.dropped.append((ns, data))
                         continue
                     self._ingest(inode, t, data, ns, result)
+            result.unreachable = list(self._unreachable.values())
         result.duration = time.monotonic() - start
         return result
 

@@ -55,6 +55,7 @@ __all__ = ["CaptureForm", "CaptureScreen", "HistoryOf", "open_capture", "open_ca
 # data source's lock-protected ``values(inode)``) works too
 HistoryOf = Callable[[int], "NsHistory | dict[str, int] | None"]
 REFRESH = 0.25  # seconds between looks at the captures (cheap: counters and a few stats)
+START_WAIT = 5.0  # seconds the form waits for tcpdump to say it listens (or to fail) before showing the pane
 
 
 def _values_of(history_of: HistoryOf | None, inode: int) -> dict[str, int] | None:
@@ -275,6 +276,16 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
             return
         except Exception as exc:
             self.app.call_from_thread(self.show_error, f"{type(exc).__name__}: {exc}")
+            return
+        # tcpdump opens its file before it says "listening on": one that cannot write it (a
+        # read-only or full capture directory) exits at once, and the form says why
+        self.manager.wait_listening(cid, timeout=START_WAIT)
+        st = self.manager.status(cid)
+        if st.state == "failed":
+            self.manager.remove(cid)  # nothing was captured: not a capture of this session
+            where = str(self.manager.directory)
+            hint = f" (capture files go to {where}; $SYNSCOPE_CAPTURE_DIR picks another)" if where in st.end_reason else ""
+            self.app.call_from_thread(self.show_error, st.end_reason + hint)
             return
         self.app.call_from_thread(self.dismiss, cid)
 
