@@ -15,6 +15,7 @@ import socket
 import time
 from dataclasses import dataclass
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -26,16 +27,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
 
-from tui.core.capture import CaptureManager
 from tui.core.namespaces import NetNS
-from tui.screens import capture as capture_screens
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
-from tui.screens.sysctl import SysctlScreen
 from tui.source import DataSource, Frame, NsDetail
 from widgets.counter_panel import CounterPanel
 from widgets.namespace_table import SORTS, NamespaceTable
 from widgets.status_line import StatusInfo
+
+if TYPE_CHECKING:  # captures and the sysctl screen load on first use: the first frame comes sooner
+    from tui.core.capture import CaptureManager
 
 __all__ = ["SynscopeApp", "run"]
 
@@ -155,10 +156,14 @@ class SynscopeApp(App[int]):
     def captures(self) -> CaptureManager:
         """The session's captures; made on first use (no thread or directory before that)."""
         if self._captures is None:
+            from tui.core.capture import CaptureManager
+
             self._captures = CaptureManager()
         return self._captures
 
     def open_capture(self, ns: NetNS | None) -> None:
+        from tui.screens import capture as capture_screens
+
         capture_screens.open_capture(self, ns, self.captures, self.source.values)
 
     def open_sysctl(self, ns: NetNS | None) -> None:
@@ -177,6 +182,8 @@ class SynscopeApp(App[int]):
             self.call_from_thread(self.notify, f"diagnosis of {ns.name} failed: {type(exc).__name__}: {exc}",
                                   severity="error", timeout=8)
             return
+        from tui.screens.sysctl import SysctlScreen
+
         self.call_from_thread(self.push_screen, SysctlScreen.from_diagnosis(d, allow_apply=self.allow_apply))
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -419,7 +426,7 @@ class SynscopeApp(App[int]):
     def _render_status(self) -> None:
         f = self.frame or self.latest
         age = None
-        if self.latest is not None:
+        if self.latest is not None and self.latest.sampled:
             age = self.latest.sample_age if self.source.scripted else max(0.0, self.source.now() - self.latest.time)
         ns = self.selected_namespace
         base = ""
@@ -602,6 +609,8 @@ class SynscopeApp(App[int]):
         self.open_capture(self.selected_namespace)
 
     def action_capture_list(self) -> None:
+        from tui.screens import capture as capture_screens
+
         capture_screens.open_capture_list(self, self.captures, self.source.values)
 
     def action_sysctl(self) -> None:
@@ -628,11 +637,11 @@ class SynscopeApp(App[int]):
         yield SystemCommand("Help: keys", "Every key and what is lit (?)", self.action_help)
 
 
-def run(args: argparse.Namespace) -> int:
-    """``synscope`` with no subcommand: the live TUI."""
+def run(args: argparse.Namespace, source: DataSource | None = None) -> int:
+    """``synscope`` with no subcommand: the live TUI (on ``source``, already started, if given)."""
     from tui.source import LiveSource
 
-    source = LiveSource(interval=args.interval)
+    source = source or LiveSource(interval=args.interval)
     try:
         app = SynscopeApp(source, ns_filter=getattr(args, "ns", "") or "", allow_apply=getattr(args, "allow_apply", False))
         code = app.run()

@@ -24,15 +24,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
 from tui.core.counters import is_gauge, parse_proc_net
 from tui.core.history import History, NsHistory
 from tui.core.namespaces import KIND_RANK, ContainerRef, NetNS, SourceStatus
-from tui.core.rules import Diagnosis, deltas_from_history, diagnose, diagnose_namespace
-from tui.core.sockets import ListenSocket
-from tui.core.sysctl import SysctlState
+
+if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis, not at start
+    from tui.core.rules import Diagnosis
 
 __all__ = [
     "CounterLine",
@@ -112,6 +112,7 @@ class Frame:
     sample_age: float = 0.0  # seconds between taking the sample and handing the frame over
     duration: float = 0.0  # seconds the read took
     seq: int = 0  # frames produced so far by this source
+    sampled: bool = True  # False: the names only, handed over while the first read runs
 
     def summary(self, inode: int) -> NsSummary:
         return self.summaries.get(inode) or NsSummary(inode)
@@ -304,28 +305,91 @@ def build_detail(
 
 
 class LiveSource:
-    """The node itself: discovery + sampler + history (tui.core.monitor.Monitor)."""
+    """The node itself: discovery + sampler + history (tui.core.monitor.Monitor).
+
+    ``in_background=True``: the first discovery and the first read start on a thread at
+    once. The TUI makes its source this way before it imports Textual, so the imports and
+    the node's first scan run side by side. If the first read is still running when the
+    App asks for its first frame, that frame is the discovered names alone (a first read
+    has no rates to show anyway); the next tick's read then has the first as its baseline,
+    so rates come with the second frame as usual (see bench/bench_first_frame.py).
+    """
 
     scripted = False
 
-    def __init__(self, interval: float = 1.0, monitor=None) -> None:  # type: ignore[no-untyped-def]
-        from tui.core.monitor import Monitor
-        from tui.core.namespaces import Discovery
-        from tui.core.sources import default_sources
-
+    def __init__(self, interval: float = 1.0, monitor=None, *, in_background: bool = False) -> None:  # type: ignore[no-untyped-def]
         self.interval = interval
-        self.monitor = monitor or Monitor(Discovery(default_sources()), discover_every=max(2.0, 5 * interval))
-        self.monitor.start()
         self._lock = threading.Lock()
         self._seq = 0
+        self._monitor = monitor
+        self._first = None  # the read taken while starting (a monitor Tick), handed over once
+        self._names_only = False  # the first frame was the names alone: the start's read is a baseline
+        self._start_error: BaseException | None = None
+        self._discovered = threading.Event()  # set once the first discovery is done (or failed)
+        self._starting: threading.Thread | None = None
+        if in_background:
+            self._starting = threading.Thread(target=self._start_and_read, name="synscope-start", daemon=True)
+            self._starting.start()
+        else:
+            self._start()
+
+    def _start(self) -> None:
+        if self._monitor is None:
+            from tui.core.monitor import Monitor
+            from tui.core.namespaces import Discovery
+            from tui.core.sources import default_sources
+
+            # the Monitor takes the first discovery in its constructor
+            self._monitor = Monitor(Discovery(default_sources()), discover_every=max(2.0, 5 * self.interval))
+        self._discovered.set()
+        self._monitor.start()
+
+    def _start_and_read(self) -> None:
+        try:
+            self._start()
+            self._first = self._monitor.tick()
+        except BaseException as exc:  # raised where the monitor is first needed (tick)
+            self._start_error = exc
+        finally:
+            self._discovered.set()
+
+    @property
+    def monitor(self):  # type: ignore[no-untyped-def]
+        """The Monitor, once the start (discovery, first read) has finished."""
+        starting = self._starting
+        if starting is not None:
+            starting.join()
+            self._starting = None
+        if self._start_error is not None:
+            raise self._start_error
+        return self._monitor
 
     def now(self) -> float:
         return time.time()
 
+    def _names_frame(self) -> Frame | None:
+        """The first discovery's namespaces, no counters: while the first read runs."""
+        starting = self._starting
+        if starting is None or self._seq:
+            return None
+        self._discovered.wait()
+        latest = self._monitor.latest() if self._monitor is not None else None
+        if not starting.is_alive() or latest is None:
+            return None  # the first read is done (or failed): hand that over instead
+        self._names_only = True  # the next tick reads afresh, with the start's read as its baseline
+        self._seq += 1
+        return Frame(time.time(), list(latest.namespaces), {}, tuple(latest.statuses),
+                     tuple(latest.notes), latest.root, 0.0, 0.0, self._seq, sampled=False)
+
     def tick(self) -> Frame:
         with self._lock:
-            tick = self.monitor.tick()
-            hist = self.monitor.history
+            names = self._names_frame()
+            if names is not None:
+                return names
+            monitor = self.monitor
+            first, self._first = self._first, None
+            tick = first if first is not None and not self._names_only else monitor.tick()
+            hist = monitor.history
             summaries = {ns.inode: summarize(ns.inode, hist.get(ns.inode)) for ns in tick.namespaces}
             self._seq += 1
             seq = self._seq
@@ -352,6 +416,8 @@ class LiveSource:
             return build_detail(inode, h, interval=self.interval, all_counters=all_counters, baseline=baseline, chart_key=chart_key)
 
     def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
+        from tui.core.rules import diagnose_namespace
+
         # under the lock: the history must not change while the rules read it; the sysctl and
         # socket reads inside the namespace take milliseconds, so a tick waits at most that
         with self._lock:
@@ -359,7 +425,12 @@ class LiveSource:
                                       reader=self.monitor.sampler.netns_reader)
 
     def close(self) -> None:
-        self.monitor.close()
+        try:
+            monitor = self.monitor
+        except BaseException:  # a failed start has nothing to close
+            return
+        if monitor is not None:
+            monitor.close()
 
 
 # -- the scripted incident -----------------------------------------------------------------------
@@ -608,6 +679,10 @@ class ScriptedSource:
     def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
         """The rules on the script's history, with the script's sysctls and sockets (this
         source's namespaces are not real: nothing is read from the node)."""
+        from tui.core.rules import Diagnosis, deltas_from_history, diagnose
+        from tui.core.sockets import ListenSocket
+        from tui.core.sysctl import SysctlState
+
         with self._lock:
             h = self.history_store.get(ns.inode)
             if h is None or h.ticks == 0:

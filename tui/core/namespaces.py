@@ -273,15 +273,11 @@ def _list_pids() -> list[int]:
 
 
 def _named_netns() -> list[str]:
+    # what pyroute2's netns.listnetns() does, without importing pyroute2 (~0.3 s) at start
     try:
-        from pyroute2 import netns
-
-        return sorted(netns.listnetns())
-    except Exception:
-        try:
-            return sorted(os.listdir(NETNS_DIR))
-        except OSError:
-            return []
+        return sorted(os.listdir(NETNS_DIR))
+    except OSError:
+        return []
 
 
 class Discovery:

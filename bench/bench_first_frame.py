@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Time from starting ``synscope`` to its first frame with rows on a real terminal.
+
+    sudo python bench/bench_first_frame.py [-n 1000] [--runs 3] [--size 200x60] [--with-processes]
+
+Creates N named network namespaces (``ip netns add``; pid-less by default, so they are read
+by the setns thread, or with one sleeping process each with ``--with-processes``), then
+starts the real ``synscope`` (``python -m tui``) on a pseudo-terminal of the given size and
+reads what it draws. Reported per run, from the moment the process is spawned:
+
+  first rows   the title bar says ``namespaces S / T`` with T >= N: the table and its names
+               are on screen (rates follow with the second sample, one interval later)
+
+Then ``q``; the process is killed by its pid if it does not exit. Everything the script
+creates (namespaces, sleepers) is removed at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_sample import delete_namespaces, kill, make_namespaces, park_processes  # noqa: E402
+
+PREFIX = "sbff-"
+TITLE = re.compile(rb"namespaces (\d+) / (\d+)")
+
+
+def run_once(n: int, size: tuple[int, int], timeout: float) -> float | None:
+    """Seconds from spawning synscope to its first frame with the N namespaces, or None."""
+    master, slave = os.openpty()
+    cols, rows = size
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "tui"], cwd=ROOT, stdin=slave, stdout=slave, stderr=slave,
+                            env=env, start_new_session=True, close_fds=True)
+    os.close(slave)
+    first = None
+    seen = b""
+    try:
+        deadline = t0 + timeout
+        while time.monotonic() < deadline and first is None:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 1 << 16)
+            except OSError:
+                break
+            now = time.monotonic() - t0
+            seen += chunk
+            if any(int(m.group(2)) >= n for m in TITLE.finditer(seen)):
+                first = now
+            seen = seen[-64:]  # keep a tail: a title split across two reads still matches
+    finally:
+        try:
+            os.write(master, b"q")
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)  # the session we started, by its pid
+            proc.wait(timeout=5)
+        os.close(master)
+    return first
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=1000, help="namespaces to create (default 1000)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--size", default="200x60")
+    ap.add_argument("--with-processes", action="store_true", help="one sleeping process in each namespace")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("needs root (ip netns add)", file=sys.stderr)
+        return 2
+    size = tuple(int(x) for x in args.size.split("x"))
+    names: list[str] = []
+    pids: list[int] = []
+    try:
+        names = make_namespaces(PREFIX, args.n)
+        if args.with_processes:
+            pids = park_processes(names)
+        kind = "with a process each" if args.with_processes else "pid-less"
+        print(f"{args.n} namespaces ({kind}), terminal {args.size}, {args.runs} runs")
+        firsts = []
+        for r in range(args.runs):
+            first = run_once(args.n, size, args.timeout)  # type: ignore[arg-type]
+            print(f"  run {r + 1}: first rows " + ("never (timeout)" if first is None else f"{first:.2f} s"))
+            if first is not None:
+                firsts.append(first)
+        if firsts:
+            print(f"median: first rows {statistics.median(firsts):.2f} s (of {len(firsts)} runs)")
+    finally:
+        kill(pids)
+        delete_namespaces(names)
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.count(PREFIX)
+    if left:
+        print(f"warning: {left} namespaces left behind", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
