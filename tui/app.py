@@ -409,9 +409,7 @@ class SynscopeApp(App[int]):
         if ns is None:
             self._main.set_detail_title("detail")
             return
-        bits = [ns.kind]
-        if ns.k8s_namespace:
-            bits.append(f"k8s {ns.k8s_namespace}")
+        bits = [ns.kind]  # the name is NetNS.name: a pod's already reads "<k8s namespace>/<pod>"
         if ns.pid:
             bits.append(f"pid {ns.pid}")
         bits.append(ns.label)

@@ -7,9 +7,11 @@ only renders it.
 * :class:`LiveSource` wraps :class:`tui.core.monitor.Monitor` (discovery + sampler +
   history) with the default discovery sources (Docker, kubelet when they land).
 * :class:`ScriptedSource` tells the seed's incident deterministically, for tests, snapshots,
-  screenshots and the UI benchmark: it *generates real netstat/snmp text* (from the 6.18
-  fixture's headers) and feeds it through the real :meth:`History.ingest` with a fixed clock,
-  so the whole pipeline from bytes to rates is exercised.
+  screenshots and the UI benchmark: its namespaces are named by the real Docker and kubelet
+  source code from API- and file-shaped records (:mod:`tui.scripted_node`), and it
+  *generates real netstat/snmp text* (from the 6.18 fixture's headers) and feeds it through
+  the real :meth:`History.ingest` with a fixed clock, so the whole pipeline from bytes to
+  rates is exercised.
 
 Both share :func:`summarize` (the table's per-namespace numbers) and :func:`build_detail`
 (the detail panel of one namespace), which read a :class:`NsHistory` under the source's
@@ -29,7 +31,8 @@ from typing import TYPE_CHECKING, Protocol
 from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
 from tui.core.counters import is_gauge, parse_proc_net
 from tui.core.history import History, NsHistory
-from tui.core.namespaces import KIND_RANK, ContainerRef, NetNS, SourceStatus
+from tui.core.namespaces import NetNS, SourceStatus
+from tui.scripted_node import scripted_node
 
 if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis, not at start
     from tui.core.rules import Diagnosis
@@ -564,36 +567,6 @@ class _Actor:
             add("TcpExt.ListenDrops", 1)
 
 
-def _story() -> list[tuple[NetNS, str]]:
-    """The seed's incident: a pod whose SYN drops and delayed ACKs climb, among calm ones."""
-    base = 4026531840
-    web = ContainerRef("web", "3f2a9c1d7e44", "registry.local/mservice/web:1.8.2", "running", "kubelet", "web")
-    return [
-        (NetNS(base, "host", "host", pids=(1,)), "busy"),
-        (NetNS(base + 1201, "pod", "web-7d9f8c6b5-x2x4q", pids=(48213,), pod="web-7d9f8c6b5-x2x4q", k8s_namespace="mservice",
-               labels=(("app", "web"), ("pod-template-hash", "7d9f8c6b5")), containers=(web,),
-               processes=("nginx", "java")), "incident"),
-        (NetNS(base + 1202, "pod", "gateway-66b9d4c7f-pq7rt", pids=(48877,), pod="gateway-66b9d4c7f-pq7rt", k8s_namespace="mservice",
-               labels=(("app", "gateway"),), processes=("envoy",)), "client"),
-        (NetNS(base + 1203, "pod", "api-5c6d7b8f9-q8w2e", pids=(49102,), pod="api-5c6d7b8f9-q8w2e", k8s_namespace="mservice",
-               labels=(("app", "api"),), processes=("python3",)), "calm"),
-        (NetNS(base + 1204, "pod", "coredns-5d78c9869d-7xk2p", pids=(1733,), pod="coredns-5d78c9869d-7xk2p", k8s_namespace="kube-system",
-               labels=(("k8s-app", "kube-dns"),), processes=("coredns",)), "udp"),
-        (NetNS(base + 1205, "container", "redis", pids=(30511,), aliases=("3c9e0d2b1a77",),
-               labels=(("com.docker.compose.service", "redis"),),
-               containers=(ContainerRef("redis", "3c9e0d2b1a77", "redis:7", "running", "docker"),), processes=("redis-server",)), "old-burst"),
-        (NetNS(base + 1206, "netns", "blue", path="/run/netns/blue"), "idle"),
-        (NetNS(base + 1207, "proc", "chronyd (pid 812)", pids=(812,), processes=("chronyd",)), "idle"),
-        # odd names: markup, brackets, unicode, very long — they must render literally
-        (NetNS(base + 1208, "pod", "[bold]x[/]", pids=(50001,), pod="[bold]x[/]", k8s_namespace="[red]team[/red]",
-               labels=(("app", "[link=x]y[/link]"),)), "calm"),
-        (NetNS(base + 1209, "container", "支付服务-容器", pids=(50002,),
-               containers=(ContainerRef("支付服务-容器", "9a8b7c6d5e4f", "pay:2", "running", "docker"),)), "calm"),
-        (NetNS(base + 1210, "container", "a-very-long-container-name-from-a-compose-project-0123456789abcdef-worker-17",
-               pids=(50003,)), "idle"),
-    ]
-
-
 class ScriptedSource:
     """A deterministic node telling the seed's incident, through the real History."""
 
@@ -606,12 +579,16 @@ class ScriptedSource:
         self._lock = threading.Lock()
         self._step = 0
         self._seq = 0
+        # the node's rows come out of the real discovery code (see tui/scripted_node.py)
+        node = scripted_node(extra)
+        self.namespaces, self.statuses = node.namespaces()
         self.actors: list[_Actor] = []
-        for n, (ns, behaviour) in enumerate(_story()):
-            self.actors.append(_Actor(ns, behaviour, dict(_DEFAULTS), random.Random(seed * 1000 + n)))
-        for k in range(extra):  # the benchmark's crowd: calm pods, a few flickering
-            ns = NetNS(4026540000 + k, "pod", f"load-{k:03d}-6d5f7c9b8-{k * 7919 % 100000:05d}", pids=(60000 + k,),
-                       pod=f"load-{k:03d}", k8s_namespace=f"team-{k % 17:02d}", labels=(("app", f"load-{k % 40}"),))
+        story = [ns for ns in self.namespaces if node.behaviours[ns.inode] != "load"]
+        story.sort(key=lambda ns: ns.inode)  # each actor's random stream is fixed by its place in the story
+        for n, ns in enumerate(story):
+            self.actors.append(_Actor(ns, node.behaviours[ns.inode], dict(_DEFAULTS), random.Random(seed * 1000 + n)))
+        crowd = sorted((ns for ns in self.namespaces if node.behaviours[ns.inode] == "load"), key=lambda ns: ns.inode)
+        for k, ns in enumerate(crowd):
             self.actors.append(_Actor(ns, "load", dict(_DEFAULTS), random.Random(seed * 7777 + k)))
         for a in self.actors:  # plausible absolute values: a node that has been up a while
             r = a.rng
@@ -654,12 +631,7 @@ class ScriptedSource:
             summaries = {a.ns.inode: summarize(a.ns.inode, hist.get(a.ns.inode)) for a in self.actors}
             self._seq += 1
             seq = self._seq
-        namespaces = sorted((a.ns for a in self.actors), key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
-        statuses = (
-            SourceStatus("docker", True, "3 containers"),
-            SourceStatus("kubelet", False, "no kubelet pods on this node (/var/log/pods missing)", absent=True),
-        )
-        return Frame(t, namespaces, summaries, statuses, (), True, 0.0, 0.004, seq)
+        return Frame(t, list(self.namespaces), summaries, self.statuses, (), True, 0.0, 0.004, seq)
 
     def history(self, inode: int) -> NsHistory | None:
         return self.history_store.get(inode)
