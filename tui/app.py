@@ -336,6 +336,7 @@ class SynscopeApp(App[int]):
     @on(CounterPanel.Focused)
     def _counter_focused(self, msg: CounterPanel.Focused) -> None:
         self._chart_key = msg.key
+        self._main.note.show(msg.key)
         self.refresh_detail()
 
     # -- rendering -------------------------------------------------------------------------
@@ -364,6 +365,7 @@ class SynscopeApp(App[int]):
         empty = "no namespace selected" if ns is None else ("no counter moved in the last "
                                                               f"{int(detail.window_s) if detail else 300} s · a: all counters")
         self._main.panel.show(detail, empty=empty)
+        self._main.note.show(self._main.panel.focus_key)
         if self._chart_key is None and detail is not None:
             self._chart_key = self._main.panel.focus_key
         if self.chart_on and self._chart_due(detail):
