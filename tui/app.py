@@ -196,6 +196,7 @@ class SynscopeApp(App[int]):
         self._main.filter_input.value = self.filter_text
         self._main.filter_input.display = bool(self.filter_text)
         self.chart_on = not self._main.narrow  # at 80 columns the chart replaces the detail: opt-in
+        self._main.chart.clock = self.source.clock  # its x axis names the sample its picture ends at
         self._apply_chart_visibility()
         self._render_title()
         self._render_status()

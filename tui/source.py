@@ -188,6 +188,10 @@ class DataSource(Protocol):
 
     def now(self) -> float: ...
 
+    def clock(self, t: float) -> str:
+        """A time of this source's clock as the screen shows it ("21:42:07")."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -369,6 +373,9 @@ class LiveSource:
 
     def now(self) -> float:
         return time.time()
+
+    def clock(self, t: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(t))
 
     def _names_frame(self) -> Frame | None:
         """The first discovery's namespaces, no counters: while the first read runs."""
@@ -623,6 +630,10 @@ class ScriptedSource:
 
     def now(self) -> float:
         return T0 + self._step * self.interval
+
+    def clock(self, t: float) -> str:
+        # the script's own fixed clock, in UTC: the same on every machine (snapshots)
+        return time.strftime("%H:%M:%S", time.gmtime(t))
 
     def tick(self) -> Frame:
         with self._lock:

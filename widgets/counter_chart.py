@@ -4,6 +4,10 @@ Takes the points the sampling thread prepared (:class:`~tui.source.NsDetail` ``c
 ``chart_y``), does no I/O. ``textual_plotext.PlotextPlot`` gives each widget its own
 ``plt``, so two charts never share plotext's global state.
 
+The picture is redrawn at most every few seconds (the App decides; a build costs tens of
+ms), so its right edge is the sample it was built from, not always the latest one: the x
+axis says which ("seconds before 21:42:07", through ``clock``), never "the latest sample".
+
 Painting: PlotextPlot renders ``Text.from_ansi(plt.build())`` on the UI thread, which
 Textual then turns into strips. Here the figure is built in a thread worker, a fresh plotext
 figure per build, and its ANSI output is cut into Strips directly (plotext emits only SGR
@@ -15,6 +19,7 @@ title and picture change together, so one namespace's title never sits over anot
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 
 from rich.ansi import AnsiDecoder
@@ -46,6 +51,9 @@ class CounterChart(PlotextPlot):
         self._series: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None
         self._gen = 0  # bumped by every show() that changes the picture
         self._title = "chart"  # the title of the latest show(); on screen once its picture is
+        self.clock = _default_clock  # source time -> "21:42:07" (the App gives its source's)
+        self._time: float | None = None  # the sample time the latest show()'s series ends at
+        self.shows_time: float | None = None  # ...and the one of the picture on screen
         self._strips: list[Strip] = []  # the latest finished picture (maybe of an older size/gen)
         self._strips_for: tuple | None = None  # (gen, width, height, theme) it was built for
         self._pending: tuple | None = None  # the build in flight
@@ -58,7 +66,7 @@ class CounterChart(PlotextPlot):
         return want[1] > 0 and want[2] > 0 and self._strips_for != want
 
     def show(self, detail: NsDetail | None, ns_name: str = "") -> None:
-        state = (detail.chart_key, detail.chart_x, detail.chart_y, ns_name) if detail else None
+        state = (detail.chart_key, detail.chart_x, detail.chart_y, detail.time, ns_name) if detail else None
         if state == self._last:
             return
         self._last = state
@@ -67,11 +75,14 @@ class CounterChart(PlotextPlot):
         if detail is None or detail.chart_key is None:
             self._series = None
             self._title = "chart"
+            self._time = None
         else:
             key = detail.chart_key
             title = f"{nstat_name(key)} {'(value)' if is_gauge(key) else 'per second'}"
             self._title = escape(f"{ns_name} · {title}" if ns_name else title)
-            self._series = (key, detail.chart_x, detail.chart_y)
+            # chart_x is relative to detail.time: the picture's right edge is that sample
+            self._time = detail.time
+            self._series = (key, detail.chart_x, detail.chart_y, f"seconds before {self.clock(detail.time)}")
         self._gen += 1
         # the title changes with the picture, when it is built: never one series' title over
         # another's picture, and one repaint instead of two. The build starts after this
@@ -97,25 +108,26 @@ class CounterChart(PlotextPlot):
             return  # hidden: built when it is shown (on_resize)
         self._pending = want
         series, theme, base = self._series, self._get_plotext_theme_name(self.app.theme), self.rich_style
-        title = self._title
-        self.run_worker(lambda: self._build(want, series, theme, base, title), thread=True, group="chart",
+        title, shows = self._title, self._time
+        self.run_worker(lambda: self._build(want, series, theme, base, title, shows), thread=True, group="chart",
                         exit_on_error=False)
 
     class Built(Message):
         """A picture is ready (posted from the build thread)."""
 
-        def __init__(self, want: tuple, strips: list[Strip], title: str) -> None:
+        def __init__(self, want: tuple, strips: list[Strip], title: str, shows: float | None = None) -> None:
             super().__init__()
             self.want = want
             self.strips = strips
             self.title = title
+            self.shows = shows
 
-    def _build(self, want: tuple, series, theme: str, base: Style, title: str) -> None:  # type: ignore[no-untyped-def]
+    def _build(self, want: tuple, series, theme: str, base: Style, title: str, shows: float | None) -> None:  # type: ignore[no-untyped-def]
         try:
             strips = build_strips(series, want[1], want[2], theme, base)
         except Exception as exc:  # plotext on odd data: say so in the frame, never lose the UI
             strips = [Strip([Segment(f"chart failed: {type(exc).__name__}: {exc}"[: want[1]], base)])]
-        self.post_message(self.Built(want, strips, title))
+        self.post_message(self.Built(want, strips, title, shows))
 
     def on_counter_chart_built(self, msg: Built) -> None:
         msg.stop()
@@ -124,6 +136,7 @@ class CounterChart(PlotextPlot):
         self.builds += 1
         # one build at a time, each for the latest state when it started: newer than what shows
         self._strips, self._strips_for = strips, want
+        self.shows_time = msg.shows
         if self.border_title != msg.title:
             self.border_title = msg.title  # repaints the whole chart, as the new picture does
         self.refresh()
@@ -140,21 +153,27 @@ class CounterChart(PlotextPlot):
         return Strip.blank(width, self.rich_style)
 
 
-def build_strips(series: tuple[str, Sequence[float], Sequence[float]] | None, width: int, height: int,
+def _default_clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def build_strips(series: tuple[str, Sequence[float], Sequence[float], str] | None, width: int, height: int,
                  theme: str, base: Style) -> list[Strip]:
-    """The chart as lines: a fresh plotext figure each time, so builds in threads share nothing."""
+    """The chart as lines: a fresh plotext figure each time, so builds in threads share nothing.
+
+    ``series``: (counter key, x = seconds before the picture's last sample, y, x axis label)."""
     plt = Plot()
     if series is None:
         plt.title("no counter to chart")
     else:
-        key, xs, ys = series
+        key, xs, ys, xlabel = series
         if xs:
             # two braille dots per column: more points than that only cost time
             px, py = envelope(xs, ys, max(8, width))
             plt.plot(px, py, marker="braille", color="cyan" if is_gauge(key) else "red")
             plt.xlim(min(min(xs), -10.0), 0.0)
             plt.ylim(0, max(1.0, max(ys) * 1.1))
-        plt.xlabel("seconds before the latest sample")
+        plt.xlabel(xlabel)
     # what PlotextPlot.render does before building (see textual_plotext)
     plt.plotsize(width, height)
     plt._set_size(width, height)
