@@ -10,9 +10,13 @@ reads what it draws. Reported per run, from the moment the process is spawned:
 
   first rows   the title bar says ``namespaces S / T`` with T >= N: the table and its names
                are on screen (rates follow with the second sample, one interval later)
+  imports      ``python -c "import tui.app"`` alone, timed the same way in the same run: the
+               floor no start of the TUI can go under (Python, Textual and synscope's code)
+  quit         ``q`` right after the first rows, until the process has exited
 
-Then ``q``; the process is killed by its pid if it does not exit. Everything the script
-creates (namespaces, sleepers) is removed at the end, also on failure.
+A process that does not exit within 5 s of ``q`` is killed by its pid and reported.
+Everything the script creates (namespaces, sleepers) is removed at the end, also on failure.
+The machine's load average is printed: on a shared VM the figures move with it.
 """
 
 from __future__ import annotations
@@ -40,8 +44,15 @@ PREFIX = "sbff-"
 TITLE = re.compile(rb"namespaces (\d+) / (\d+)")
 
 
-def run_once(n: int, size: tuple[int, int], timeout: float) -> float | None:
-    """Seconds from spawning synscope to its first frame with the N namespaces, or None."""
+def imports_alone() -> float:
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import tui.app"], cwd=ROOT, check=True)
+    return time.monotonic() - t0
+
+
+def run_once(n: int, size: tuple[int, int], timeout: float) -> tuple[float | None, float | None]:
+    """(seconds from spawning synscope to its first frame with the N namespaces, seconds from
+    ``q`` to its exit); None for what did not happen."""
     master, slave = os.openpty()
     cols, rows = size
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -70,14 +81,25 @@ def run_once(n: int, size: tuple[int, int], timeout: float) -> float | None:
                 first = now
             seen = seen[-64:]  # keep a tail: a title split across two reads still matches
     finally:
+        quit_s: float | None = None
+        t_quit = time.monotonic()
         try:
             os.write(master, b"q")
-            proc.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
+            while proc.poll() is None and time.monotonic() - t_quit < 5:
+                if select.select([master], [], [], 0.05)[0]:
+                    os.read(master, 1 << 16)  # keep the pty drained while it restores the screen
+        except OSError:  # EIO: the child closed the terminal on its way out
+            pass
+        try:
+            proc.wait(timeout=max(0.0, 5 - (time.monotonic() - t_quit)))
+            quit_s = time.monotonic() - t_quit
+        except subprocess.TimeoutExpired:
+            pass
+        if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the session we started, by its pid
             proc.wait(timeout=5)
         os.close(master)
-    return first
+    return first, quit_s
 
 
 def main() -> int:
@@ -100,14 +122,21 @@ def main() -> int:
             pids = park_processes(names)
         kind = "with a process each" if args.with_processes else "pid-less"
         print(f"{args.n} namespaces ({kind}), terminal {args.size}, {args.runs} runs")
-        firsts = []
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        firsts, floors = [], []
         for r in range(args.runs):
-            first = run_once(args.n, size, args.timeout)  # type: ignore[arg-type]
-            print(f"  run {r + 1}: first rows " + ("never (timeout)" if first is None else f"{first:.2f} s"))
+            first, quit_s = run_once(args.n, size, args.timeout)  # type: ignore[arg-type]
+            floor = imports_alone()
+            floors.append(floor)
+            print(f"  run {r + 1}: first rows " + ("never (timeout)" if first is None else f"{first:.2f} s")
+                  + f", imports alone {floor:.2f} s, quit "
+                  + ("did NOT exit within 5 s: killed" if quit_s is None else f"{quit_s:.2f} s"))
             if first is not None:
                 firsts.append(first)
         if firsts:
-            print(f"median: first rows {statistics.median(firsts):.2f} s (of {len(firsts)} runs)")
+            print(f"median: first rows {statistics.median(firsts):.2f} s, imports alone {statistics.median(floors):.2f} s"
+                  f" (of {len(firsts)} runs)")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         kill(pids)
         delete_namespaces(names)
