@@ -32,7 +32,6 @@ from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
 from tui.core.counters import is_gauge, parse_proc_net
 from tui.core.history import History, NsHistory
 from tui.core.namespaces import NetNS, SourceStatus
-from tui.scripted_node import scripted_node
 
 if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis, not at start
     from tui.core.rules import Diagnosis
@@ -586,7 +585,10 @@ class ScriptedSource:
         self._lock = threading.Lock()
         self._step = 0
         self._seq = 0
-        # the node's rows come out of the real discovery code (see tui/scripted_node.py)
+        # the node's rows come out of the real discovery code (see tui/scripted_node.py);
+        # imported here, not at the top: the live TUI's start does not need it
+        from tui.scripted_node import scripted_node
+
         node = scripted_node(extra)
         self.namespaces, self.statuses = node.namespaces()
         self.actors: list[_Actor] = []
