@@ -10,7 +10,8 @@ starts the real ``synscope`` (``python -m tui``) on a pseudo-terminal of the giv
 reads what it draws. Reported per run, from the moment the process is spawned:
 
   first rows   the title bar says ``namespaces S / T`` with T >= N: the table and its names
-               are on screen (rates follow with the second sample, one interval later)
+               are on screen (from the first discovery; the first read follows at once,
+               rates one interval after it)
   imports      ``python -c "import tui.app"`` alone, timed the same way in the same run: the
                floor no start of the TUI can go under (Python, Textual and synscope's code)
   quit         ``q`` right after the first rows, until the process has exited

@@ -263,7 +263,10 @@ class SynscopeApp(App[int]):
         self.last_error = ""
         if msg.request == self._detail_request():
             self.latest_detail = msg.detail
-        self._schedule_next(msg.took)
+        if msg.frame.sampled or not self.autotick:
+            self._schedule_next(msg.took)
+        else:  # the names alone (LiveSource's start): read the counters once they are on screen
+            self.call_after_refresh(self.request_tick)
         if self.frozen:
             self.frozen_behind += 1
             self._render_status()

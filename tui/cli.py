@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--interval must be positive")
     try:
         if args.command is None:
-            # the node's first scan and read start now, on a thread, and run while Textual
-            # is imported (tui.source imports no Textual): the first frame comes sooner
+            # the node's first scan starts now, on a thread, and runs while Textual is
+            # imported (tui.source imports no Textual): the first frame comes sooner
             from tui.source import LiveSource
 
             source = LiveSource(interval=args.interval, in_background=True)

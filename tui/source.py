@@ -114,7 +114,7 @@ class Frame:
     sample_age: float = 0.0  # seconds between taking the sample and handing the frame over
     duration: float = 0.0  # seconds the read took
     seq: int = 0  # frames produced so far by this source
-    sampled: bool = True  # False: the names only, handed over while the first read runs
+    sampled: bool = True  # False: the discovered names alone, before the first read
 
     def summary(self, inode: int) -> NsSummary:
         return self.summaries.get(inode) or NsSummary(inode)
@@ -313,12 +313,13 @@ def build_detail(
 class LiveSource:
     """The node itself: discovery + sampler + history (tui.core.monitor.Monitor).
 
-    ``in_background=True``: the first discovery and the first read start on a thread at
-    once. The TUI makes its source this way before it imports Textual, so the imports and
-    the node's first scan run side by side. If the first read is still running when the
-    App asks for its first frame, that frame is the discovered names alone (a first read
-    has no rates to show anyway); the next tick's read then has the first as its baseline,
-    so rates come with the second frame as usual (see bench/bench_first_frame.py).
+    ``in_background=True``: the first discovery starts on a thread at once, and the first
+    frame is what it found, the namespaces and their names, with no counter read yet (a
+    first read has no rates to show anyway). The TUI makes its source this way before it
+    imports Textual, so the imports and the node's scan run side by side, and asks for the
+    first read as soon as the names are on screen: the table is there without waiting for
+    the read, whose parsing would otherwise compete with the first paint for the one
+    interpreter lock. Rates come one interval after that read (see bench/bench_first_frame.py).
     """
 
     scripted = False
@@ -328,13 +329,11 @@ class LiveSource:
         self._lock = threading.Lock()
         self._seq = 0
         self._monitor = monitor
-        self._first = None  # the read taken while starting (a monitor Tick), handed over once
-        self._names_only = False  # the first frame was the names alone: the start's read is a baseline
+        self._names_first = in_background  # the first frame is the discovery's names alone
         self._start_error: BaseException | None = None
-        self._discovered = threading.Event()  # set once the first discovery is done (or failed)
         self._starting: threading.Thread | None = None
         if in_background:
-            self._starting = threading.Thread(target=self._start_and_read, name="synscope-start", daemon=True)
+            self._starting = threading.Thread(target=self._start_in_background, name="synscope-start", daemon=True)
             self._starting.start()
         else:
             self._start()
@@ -347,21 +346,17 @@ class LiveSource:
 
             # the Monitor takes the first discovery in its constructor
             self._monitor = Monitor(Discovery(default_sources()), discover_every=max(2.0, 5 * self.interval))
-        self._discovered.set()
         self._monitor.start()
 
-    def _start_and_read(self) -> None:
+    def _start_in_background(self) -> None:
         try:
             self._start()
-            self._first = self._monitor.tick()
         except BaseException as exc:  # raised where the monitor is first needed (tick)
             self._start_error = exc
-        finally:
-            self._discovered.set()
 
     @property
     def monitor(self):  # type: ignore[no-untyped-def]
-        """The Monitor, once the start (discovery, first read) has finished."""
+        """The Monitor, once its first discovery has finished."""
         starting = self._starting
         if starting is not None:
             starting.join()
@@ -376,28 +371,17 @@ class LiveSource:
     def clock(self, t: float) -> str:
         return time.strftime("%H:%M:%S", time.localtime(t))
 
-    def _names_frame(self) -> Frame | None:
-        """The first discovery's namespaces, no counters: while the first read runs."""
-        starting = self._starting
-        if starting is None or self._seq:
-            return None
-        self._discovered.wait()
-        latest = self._monitor.latest() if self._monitor is not None else None
-        if not starting.is_alive() or latest is None:
-            return None  # the first read is done (or failed): hand that over instead
-        self._names_only = True  # the next tick reads afresh, with the start's read as its baseline
-        self._seq += 1
-        return Frame(time.time(), list(latest.namespaces), {}, tuple(latest.statuses),
-                     tuple(latest.notes), latest.root, 0.0, 0.0, self._seq, sampled=False)
-
     def tick(self) -> Frame:
         with self._lock:
-            names = self._names_frame()
-            if names is not None:
-                return names
             monitor = self.monitor
-            first, self._first = self._first, None
-            tick = first if first is not None and not self._names_only else monitor.tick()
+            if self._names_first:
+                self._names_first = False
+                latest = monitor.latest()
+                if latest is not None:
+                    self._seq += 1
+                    return Frame(time.time(), list(latest.namespaces), {}, tuple(latest.statuses),
+                                 tuple(latest.notes), latest.root, 0.0, 0.0, self._seq, sampled=False)
+            tick = monitor.tick()
             hist = monitor.history
             summaries = {ns.inode: summarize(ns.inode, hist.get(ns.inode)) for ns in tick.namespaces}
             self._seq += 1

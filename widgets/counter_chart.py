@@ -1,16 +1,17 @@
 """A plotext chart of the focused counter over the whole history window.
 
 Takes the points the sampling thread prepared (:class:`~tui.source.NsDetail` ``chart_x`` /
-``chart_y``), does no I/O. ``textual_plotext.PlotextPlot`` gives each widget its own
-``plt``, so two charts never share plotext's global state.
+``chart_y``), does no I/O. Every build makes a fresh ``textual_plotext`` ``Plot``, so two
+builds never share plotext's figure state. plotext itself is imported by the first build,
+in its thread: importing it costs ~40 ms, which the first frame does not wait for.
 
 The picture is redrawn at most every few seconds (the App decides; a build costs tens of
 ms), so its right edge is the sample it was built from, not always the latest one: the x
 axis says which ("seconds before 21:42:07", through ``clock``), never "the latest sample".
 
-Painting: PlotextPlot renders ``Text.from_ansi(plt.build())`` on the UI thread, which
-Textual then turns into strips. Here the figure is built in a thread worker, a fresh plotext
-figure per build, and its ANSI output is cut into Strips directly (plotext emits only SGR
+Painting: textual_plotext's PlotextPlot renders ``Text.from_ansi(plt.build())`` on the UI
+thread, which Textual then turns into strips. Here the figure is built in a thread worker,
+a fresh plotext figure per build, and its ANSI output is cut into Strips directly (plotext emits only SGR
 colour codes; each distinct code is decoded once, by Rich, and cached). Until a build is
 done the previous picture stays on screen with its own title (cut or padded to the width):
 title and picture change together, so one namespace's title never sits over another's plot.
@@ -26,10 +27,10 @@ from rich.ansi import AnsiDecoder
 from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
+from textual.color import Color
 from textual.message import Message
 from textual.strip import Strip
-from textual_plotext import PlotextPlot
-from textual_plotext.plot import Plot
+from textual.widget import Widget
 
 from tui.core.counters import is_gauge
 from tui.source import NsDetail, nstat_name
@@ -37,9 +38,9 @@ from tui.source import NsDetail, nstat_name
 __all__ = ["CounterChart", "build_strips", "envelope"]
 
 
-class CounterChart(PlotextPlot):
+class CounterChart(Widget):
     DEFAULT_CSS = """
-    CounterChart { height: 1fr; border: round $panel-lighten-2; }
+    CounterChart { width: 1fr; height: 1fr; border: round $panel-lighten-2; }
     """
 
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
@@ -107,7 +108,7 @@ class CounterChart(PlotextPlot):
         if width <= 0 or height <= 0:
             return  # hidden: built when it is shown (on_resize)
         self._pending = want
-        series, theme, base = self._series, self._get_plotext_theme_name(self.app.theme), self.rich_style
+        series, theme, base = self._series, self._plotext_theme(), self.rich_style
         title, shows = self._title, self._time
         self.run_worker(lambda: self._build(want, series, theme, base, title, shows), thread=True, group="chart",
                         exit_on_error=False)
@@ -122,9 +123,16 @@ class CounterChart(PlotextPlot):
             self.title = title
             self.shows = shows
 
-    def _build(self, want: tuple, series, theme: str, base: Style, title: str, shows: float | None) -> None:  # type: ignore[no-untyped-def]
+    def _plotext_theme(self) -> tuple[str, tuple[int, int, int], tuple[int, int, int]]:
+        """The app theme as PlotextPlot's "auto" theme does it: its name, the surface (as
+        background) and foreground colours. Read here, on the UI thread."""
+        v = self.app.theme_variables
+        return (f"textual-auto-{self.app.theme}", Color.parse(v.get("surface", "#000000")).rgb,
+                Color.parse(v.get("foreground", "#ffffff")).rgb)
+
+    def _build(self, want: tuple, series, theme: tuple, base: Style, title: str, shows: float | None) -> None:  # type: ignore[no-untyped-def]
         try:
-            strips = build_strips(series, want[1], want[2], theme, base)
+            strips = build_strips(series, want[1], want[2], _register_theme(*theme), base)
         except Exception as exc:  # plotext on odd data: say so in the frame, never lose the UI
             strips = [Strip([Segment(f"chart failed: {type(exc).__name__}: {exc}"[: want[1]], base)])]
         self.post_message(self.Built(want, strips, title, shows))
@@ -153,6 +161,17 @@ class CounterChart(PlotextPlot):
         return Strip.blank(width, self.rich_style)
 
 
+def _register_theme(name: str, surface: tuple[int, int, int], foreground: tuple[int, int, int]) -> str:
+    """Give plotext the app's theme under ``name`` (what PlotextPlot does on mount); builds run
+    one at a time, so the theme table is never written by two threads at once."""
+    from plotext._dict import themes
+    from textual_plotext.plot import _rgbify_theme, _sequence
+
+    if name not in themes:
+        themes[name] = _rgbify_theme(surface, surface, foreground, "default", _sequence)
+    return name
+
+
 def _default_clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
@@ -161,7 +180,10 @@ def build_strips(series: tuple[str, Sequence[float], Sequence[float], str] | Non
                  theme: str, base: Style) -> list[Strip]:
     """The chart as lines: a fresh plotext figure each time, so builds in threads share nothing.
 
-    ``series``: (counter key, x = seconds before the picture's last sample, y, x axis label)."""
+    ``series``: (counter key, x = seconds before the picture's last sample, y, x axis label);
+    ``theme``: a plotext theme name (see :func:`_register_theme`)."""
+    from textual_plotext.plot import Plot  # late: plotext costs ~40 ms to import (see above)
+
     plt = Plot()
     if series is None:
         plt.title("no counter to chart")
@@ -174,7 +196,7 @@ def build_strips(series: tuple[str, Sequence[float], Sequence[float], str] | Non
             plt.xlim(min(min(xs), -10.0), 0.0)
             plt.ylim(0, max(1.0, max(ys) * 1.1))
         plt.xlabel(xlabel)
-    # what PlotextPlot.render does before building (see textual_plotext)
+    # what textual_plotext's PlotextPlot.render does before building
     plt.plotsize(width, height)
     plt._set_size(width, height)
     plt.theme(theme)

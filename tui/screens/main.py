@@ -43,6 +43,10 @@ class MainScreen(Screen):
     AUTO_FOCUS = "#table"
 
     def compose(self) -> ComposeResult:
+        # the size classes before the widgets exist: set after mounting, each one restyles
+        # every widget again, a good part of the first frame's time (see bench_first_frame)
+        self._apply_size()
+        self.set_class(not self.has_class("-narrow"), "-chart")  # what the App starts with
         yield Static(id="titlebar")
         yield Input(placeholder="filter: name, pod, k8s namespace, label (key=value) · enter keeps · esc clears",
                     id="filter", select_on_focus=False)
@@ -99,6 +103,8 @@ class MainScreen(Screen):
 
     def _apply_size(self) -> None:
         w, h = self.size.width or self.app.size.width, self.size.height or self.app.size.height
+        if not w or not h:
+            return  # not laid out yet: on_mount and on_resize come back
         narrow, short = w < NARROW_BELOW, h < SHORT_BELOW
         self.set_class(narrow, "-narrow")
         self.set_class(short, "-short")
