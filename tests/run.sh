@@ -10,6 +10,7 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v nstat >/dev/null || need+=(iproute2)
 command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v netstat >/dev/null || need+=(net-tools)  # the catalog's wording is checked against netstat -s
 command -v dockerd >/dev/null || need+=(docker.io)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v iptables >/dev/null || need+=(iptables)

@@ -67,8 +67,7 @@ async def test_odd_names_render_literally():
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        assert cell_text(app, ODD, "name") == "[bold]x[/]"
-        assert cell_text(app, ODD, "k8s") == "[red]team[/red]"
+        assert cell_text(app, ODD, "name") == "[red]team[/red]/[bold]x[/]"  # <k8s namespace>/<pod>, literally
         assert "支付服务-容器" in cell_text(app, 4026531840 + 1209, "name")
         table = app.main.table
         # every painted row is exactly the table's width: long and wide (CJK) names never
@@ -79,12 +78,12 @@ async def test_odd_names_render_literally():
         assert "a-very-long-container-name" in table.render_line(long_row).text
         assert "…" in table.render_line(long_row).text
         odd_row = table.order.index(ODD) + 1
-        assert "[bold]x[/]" in table.render_line(odd_row).text
+        assert "[red]team[/red]/[bold]x[/]" in table.render_line(odd_row).text
         app.main.table.select_inode(ODD)
         await settle(app, pilot)
         assert app.main.panel.border_title is not None
         # the border title is markup: the name must be escaped to show literally
-        assert "\\[bold]x\\[/]" in app.main.panel.border_title
+        assert "\\[red]team\\[/red]/\\[bold]x\\[/]" in app.main.panel.border_title
 
 
 async def test_filter_by_name_namespace_and_label_with_count():
@@ -128,7 +127,10 @@ async def test_ns_filter_from_the_command_line():
     app = make_app(ns_filter="kube-system")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        assert app.main.table.shown == 1
+        # coredns, and the host: the hostNetwork pod kube-system/kube-proxy-… runs in it
+        assert app.main.table.shown == 2
+        names = {ns.name for ns in app.frame.namespaces if ns.inode in app.main.table.order}
+        assert names == {"kube-system/coredns-5d78c9869d-7xk2p", "host"}
         assert app.main.filter_input.display  # the active filter is visible
 
 

@@ -57,7 +57,8 @@ async def test_builds_run_off_the_ui_thread_and_then_paint(monkeypatch):
         await settle(app, pilot)
         assert threads and threading.main_thread().ident not in threads
         text = screen_text(chart)
-        assert "seconds before the latest sample" in text and "55.0" in text  # the y axis: the peak + 10 %
+        # the x axis names the sample the picture ends at; the y axis: the peak + 10 %
+        assert f"seconds before {chart.clock(1000.0)}" in text and "55.0" in text
         assert any(ch in text for ch in "⡀⡇⢸⣿⠁⠈")  # braille dots of the line
 
 
@@ -100,3 +101,17 @@ async def test_a_failing_build_says_so_in_the_frame(monkeypatch):
         chart.show(detail("TcpExt.ListenDrops", [1.0, 2.0]), "web")
         await settle(app, pilot)
         assert "chart failed: ValueError: odd data" in screen_text(chart)
+
+
+async def test_the_x_axis_names_the_sample_the_picture_ends_at():
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        chart = app.query_one(CounterChart)
+        chart.clock = lambda t: f"T+{t:.0f}"
+        chart.show(detail("TcpExt.ListenDrops", [1.0, 5.0, 2.0]), "web")
+        await settle(app, pilot)
+        assert chart.shows_time == 1000.0 and "seconds before T+1000" in screen_text(chart)
+        later = NsDetail(1, 1003.0, (), False, 300.0, None, "TcpExt.ListenDrops", (-2.0, -1.0, 0.0), (5.0, 2.0, 9.0))
+        chart.show(later, "web")
+        await settle(app, pilot)
+        assert chart.shows_time == 1003.0 and "seconds before T+1003" in screen_text(chart)

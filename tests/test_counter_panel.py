@@ -37,14 +37,17 @@ async def test_a_tick_repaints_only_the_changed_counter_lines(monkeypatch):
         assert painted == []
         panel.show(detail(drops=0, segs=9))  # only InSegs moved
         await pilot.pause()
-        lines = {panel._entries[y][1]: y for y in range(len(panel._entries))}
-        assert sorted(set(painted)) == [lines["Tcp.InSegs"]]
+        lines: dict[str, list[int]] = {}  # a counter's lines: its row, and its wording's own (120 columns)
+        for y, (_, key) in enumerate(panel._entries):
+            lines.setdefault(key, []).append(y)
+        assert len(lines["TcpExt.ListenDrops"]) == 2  # the wording does not fit beside "last moved"
+        assert sorted(set(painted)) == lines["Tcp.InSegs"]
         assert "+9" in panel.line_text("Tcp.InSegs")
         painted.clear()
         panel.show(detail(drops=4, segs=9))  # SYN drops: that line lights up, alone
         await pilot.pause()
-        assert sorted(set(painted)) == [lines["TcpExt.ListenDrops"]]
-        assert panel.highlight("TcpExt.ListenDrops") == "syn" and "moving now" in panel.line_text("TcpExt.ListenDrops")
+        assert sorted(set(painted)) == lines["TcpExt.ListenDrops"]  # lit: its row and its wording's line
+        assert panel.highlight("TcpExt.ListenDrops") == "syn" and "now" in panel.line_text("TcpExt.ListenDrops")
 
 
 def test_spark_segments_draw_what_textuals_sparkline_draws():
@@ -88,4 +91,6 @@ async def test_a_narrow_panel_keeps_last_moved_visible():
         panel = app.query_one(CounterPanel)
         panel.show(detail(drops=4, segs=9))
         await pilot.pause()
-        assert not panel.narrow and "moving now · SYNs to LISTEN sockets dropped" in panel.line_text("TcpExt.ListenDrops")
+        # full columns; wide enough to show every wording whole, with the short "last moved"
+        assert not panel.narrow and panel.wrap
+        assert "now · SYNs to LISTEN sockets dropped" in panel.line_text("TcpExt.ListenDrops")

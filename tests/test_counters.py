@@ -80,8 +80,10 @@ def test_catalog_groups_and_wording():
     assert info("TcpExt.DelayedACKs").wording == "delayed acks sent"
     assert group_of("TcpExt.ListenOverflows") is Group.SYN
     assert group_of("Tcp.RetransSegs") is Group.RETRANS
-    assert group_of("TcpExt.TCPHPHits") is Group.OTHER  # not in the catalog: other, no wording
-    assert info("TcpExt.TCPHPHits").wording == ""
+    assert group_of("TcpExt.TCPHPHits") is Group.OTHER  # context: "other", with netstat's wording
+    assert info("TcpExt.TCPHPHits").wording == "packet headers predicted"
+    assert group_of("TcpExt.TCPBacklogCoalesce") is Group.OTHER  # not in the catalog: other, no wording
+    assert info("TcpExt.TCPBacklogCoalesce").wording == ""
     for needed in ["ListenDrops", "ListenOverflows", "PAWSPassive", "PAWSActive", "PAWSTimewait", "PAWSEstab", "PAWSOldAck", "TSEcrRejected", "TCPReqQFullDrop", "TCPReqQFullDoCookies", "SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "TCPSYNChallenge", "TCPSynRetrans"]:
         assert group_of(f"TcpExt.{needed}") is Group.SYN, needed
     assert set(keys_in(Group.DELAYED_ACK)) == {"TcpExt.DelayedACKs", "TcpExt.DelayedACKLocked", "TcpExt.DelayedACKLost"}

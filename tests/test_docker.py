@@ -324,3 +324,37 @@ def test_dockerd_hang_stop_and_return(docker_engine, containers):  # noqa: F811
         assert any(ns.name == again.name for ns in tick.namespaces)
     finally:
         mon.close()
+
+
+@pytest.mark.parametrize("width", [80, 200])
+async def test_pod_row_on_screen_reads_namespace_slash_pod_once(docker_engine, containers, width):  # noqa: F811
+    """The real source names the row "<k8s namespace>/<pod>"; the table shows exactly that,
+    below 120 columns and above (it used to prefix the k8s namespace a second time)."""
+    from tui.app import SynscopeApp
+    from tui.source import LiveSource
+
+    tag = _tag()
+    pod = f"web-{tag}"
+    sandbox = containers(f"k8s_POD_{pod}_mservice_0", labels=pod_labels(pod, "mservice", "POD", app="web"))
+    containers(f"k8s_web_{pod}_mservice_0", labels=pod_labels(pod, "mservice", "web", app="web"),
+               network_mode=f"container:{sandbox.id}")
+    inode = ns_inode_of_pid(pid_of(sandbox))
+    source = LiveSource(interval=0.5, monitor=Monitor(Discovery([DockerSource(docker_engine.url)]), background=False))
+    app = SynscopeApp(source, ns_filter=pod, autotick=False)
+    try:
+        async with app.run_test(size=(width, 30)) as pilot:
+            for _ in range(3):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            table = app.main.table
+            assert table.order == [inode], (table.order, inode)
+            row = table.render_line(1).text
+            assert f" mservice/{pod} " in row, row
+            assert row.count("mservice") == 1, row  # not "mservice/mservice/web-…"
+            assert " pod " in row
+            # the detail panel's title names it the same way, once
+            assert app.main.panel.border_title is not None
+            title = app.main.panel.border_title
+            assert title.startswith(f"mservice/{pod} · pod") and title.count("mservice") == 1, title
+    finally:
+        source.close()

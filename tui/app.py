@@ -17,6 +17,7 @@ import socket
 import time
 from dataclasses import dataclass
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -28,16 +29,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input
 
-from tui.core.capture import CaptureManager
 from tui.core.namespaces import NetNS
-from tui.screens import capture as capture_screens
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
-from tui.screens.sysctl import SysctlScreen
 from tui.source import DataSource, Frame, NsDetail
 from widgets.counter_panel import CounterPanel
 from widgets.namespace_table import SORTS, NamespaceTable
 from widgets.status_line import StatusInfo
+
+if TYPE_CHECKING:  # captures and the sysctl screen load on first use: the first frame comes sooner
+    from tui.core.capture import CaptureManager
 
 __all__ = ["SynscopeApp", "run"]
 
@@ -167,10 +168,14 @@ class SynscopeApp(App[int]):
     def captures(self) -> CaptureManager:
         """The session's captures; made on first use (no thread or directory before that)."""
         if self._captures is None:
+            from tui.core.capture import CaptureManager
+
             self._captures = CaptureManager()
         return self._captures
 
     def open_capture(self, ns: NetNS | None) -> None:
+        from tui.screens import capture as capture_screens
+
         capture_screens.open_capture(self, ns, self.captures, self.source.values)
 
     def open_sysctl(self, ns: NetNS | None) -> None:
@@ -189,6 +194,8 @@ class SynscopeApp(App[int]):
             self.call_from_thread(self.notify, f"diagnosis of {ns.name} failed: {type(exc).__name__}: {exc}",
                                   severity="error", timeout=8)
             return
+        from tui.screens.sysctl import SysctlScreen
+
         self.call_from_thread(self.push_screen, SysctlScreen.from_diagnosis(d, allow_apply=self.allow_apply))
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -201,6 +208,7 @@ class SynscopeApp(App[int]):
         self._main.filter_input.value = self.filter_text
         self._main.filter_input.display = bool(self.filter_text)
         self.chart_on = not self._main.narrow  # at 80 columns the chart replaces the detail: opt-in
+        self._main.chart.clock = self.source.clock  # its x axis names the sample its picture ends at
         self._apply_chart_visibility()
         self._render_title()
         self._render_status()
@@ -282,7 +290,10 @@ class SynscopeApp(App[int]):
             self.latest_detail = msg.detail
             if msg.detail is not None:
                 self.detail_error = ""
-        self._schedule_next(msg.took)
+        if msg.frame.sampled or not self.autotick:
+            self._schedule_next(msg.took)
+        else:  # the names alone (LiveSource's start): read the counters once they are on screen
+            self.call_after_refresh(self.request_tick)
         if self.frozen:
             self.frozen_behind += 1
             self._render_status()
@@ -372,6 +383,7 @@ class SynscopeApp(App[int]):
     @on(CounterPanel.Focused)
     def _counter_focused(self, msg: CounterPanel.Focused) -> None:
         self._chart_key = msg.key
+        self._main.note.show(msg.key)
         self.refresh_detail()
 
     # -- rendering -------------------------------------------------------------------------
@@ -400,6 +412,7 @@ class SynscopeApp(App[int]):
         empty = "no namespace selected" if ns is None else ("no counter moved in the last "
                                                               f"{int(detail.window_s) if detail else 300} s · a: all counters")
         self._main.panel.show(detail, empty=empty)
+        self._main.note.show(self._main.panel.focus_key)
         if self._chart_key is None and detail is not None:
             self._chart_key = self._main.panel.focus_key
         if self.chart_on and self._chart_due(detail):
@@ -445,9 +458,7 @@ class SynscopeApp(App[int]):
         if ns is None:
             self._main.set_detail_title("detail")
             return
-        bits = [ns.kind]
-        if ns.k8s_namespace:
-            bits.append(f"k8s {ns.k8s_namespace}")
+        bits = [ns.kind]  # the name is NetNS.name: a pod's already reads "<k8s namespace>/<pod>"
         if ns.pid:
             bits.append(f"pid {ns.pid}")
         bits.append(ns.label)
@@ -462,7 +473,7 @@ class SynscopeApp(App[int]):
     def _render_status(self) -> None:
         f = self.frame or self.latest
         age = None
-        if self.latest is not None:
+        if self.latest is not None and self.latest.sampled:
             age = self.latest.sample_age if self.source.scripted else max(0.0, self.source.now() - self.latest.time)
         ns = self.selected_namespace
         base = ""
@@ -647,6 +658,8 @@ class SynscopeApp(App[int]):
         self.open_capture(self.selected_namespace)
 
     def action_capture_list(self) -> None:
+        from tui.screens import capture as capture_screens
+
         capture_screens.open_capture_list(self, self.captures, self.source.values)
 
     def action_sysctl(self) -> None:
@@ -673,11 +686,11 @@ class SynscopeApp(App[int]):
         yield SystemCommand("Help: keys", "Every key and what is lit (?)", self.action_help)
 
 
-def run(args: argparse.Namespace) -> int:
-    """``synscope`` with no subcommand: the live TUI."""
+def run(args: argparse.Namespace, source: DataSource | None = None) -> int:
+    """``synscope`` with no subcommand: the live TUI (on ``source``, already started, if given)."""
     from tui.source import LiveSource
 
-    source = LiveSource(interval=args.interval)
+    source = source or LiveSource(interval=args.interval)
     try:
         app = SynscopeApp(source, ns_filter=getattr(args, "ns", "") or "", allow_apply=getattr(args, "allow_apply", False))
         code = app.run()

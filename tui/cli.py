@@ -54,9 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         args.ns = ""
     try:
         if args.command is None:
+            # the node's first scan starts now, on a thread, and runs while Textual is
+            # imported (tui.source imports no Textual): the first frame comes sooner
+            from tui.source import LiveSource
+
+            source = LiveSource(interval=args.interval, in_background=True)
             from tui.app import run
 
-            return run(args)
+            return run(args, source)
         return args.func(args)
     except KeyboardInterrupt:
         return 130

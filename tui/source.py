@@ -7,9 +7,11 @@ only renders it.
 * :class:`LiveSource` wraps :class:`tui.core.monitor.Monitor` (discovery + sampler +
   history) with the default discovery sources (Docker, kubelet when they land).
 * :class:`ScriptedSource` tells the seed's incident deterministically, for tests, snapshots,
-  screenshots and the UI benchmark: it *generates real netstat/snmp text* (from the 6.18
-  fixture's headers) and feeds it through the real :meth:`History.ingest` with a fixed clock,
-  so the whole pipeline from bytes to rates is exercised.
+  screenshots and the UI benchmark: its namespaces are named by the real Docker and kubelet
+  source code from API- and file-shaped records (:mod:`tui.scripted_node`), and it
+  *generates real netstat/snmp text* (from the 6.18 fixture's headers) and feeds it through
+  the real :meth:`History.ingest` with a fixed clock, so the whole pipeline from bytes to
+  rates is exercised.
 
 Both share :func:`summarize` (the table's per-namespace numbers) and :func:`build_detail`
 (the detail panel of one namespace), which read a :class:`NsHistory` under the source's
@@ -24,15 +26,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
 from tui.core.counters import is_gauge, parse_proc_net
 from tui.core.history import History, NsHistory
-from tui.core.namespaces import KIND_RANK, ContainerRef, NetNS, SourceStatus
-from tui.core.rules import Diagnosis, deltas_from_history, diagnose, diagnose_namespace
-from tui.core.sockets import ListenSocket
-from tui.core.sysctl import SysctlState
+from tui.core.namespaces import NetNS, SourceStatus
+
+if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis, not at start
+    from tui.core.rules import Diagnosis
 
 __all__ = [
     "CounterLine",
@@ -112,6 +114,7 @@ class Frame:
     sample_age: float = 0.0  # seconds between taking the sample and handing the frame over
     duration: float = 0.0  # seconds the read took
     seq: int = 0  # frames produced so far by this source
+    sampled: bool = True  # False: the discovered names alone, before the first read
 
     def summary(self, inode: int) -> NsSummary:
         return self.summaries.get(inode) or NsSummary(inode)
@@ -183,6 +186,10 @@ class DataSource(Protocol):
         ...
 
     def now(self) -> float: ...
+
+    def clock(self, t: float) -> str:
+        """A time of this source's clock as the screen shows it ("21:42:07")."""
+        ...
 
     def close(self) -> None: ...
 
@@ -304,28 +311,78 @@ def build_detail(
 
 
 class LiveSource:
-    """The node itself: discovery + sampler + history (tui.core.monitor.Monitor)."""
+    """The node itself: discovery + sampler + history (tui.core.monitor.Monitor).
+
+    ``in_background=True``: the first discovery starts on a thread at once, and the first
+    frame is what it found, the namespaces and their names, with no counter read yet (a
+    first read has no rates to show anyway). The TUI makes its source this way before it
+    imports Textual, so the imports and the node's scan run side by side, and asks for the
+    first read as soon as the names are on screen: the table is there without waiting for
+    the read, whose parsing would otherwise compete with the first paint for the one
+    interpreter lock. Rates come one interval after that read (see bench/bench_first_frame.py).
+    """
 
     scripted = False
 
-    def __init__(self, interval: float = 1.0, monitor=None) -> None:  # type: ignore[no-untyped-def]
-        from tui.core.monitor import Monitor
-        from tui.core.namespaces import Discovery
-        from tui.core.sources import default_sources
-
+    def __init__(self, interval: float = 1.0, monitor=None, *, in_background: bool = False) -> None:  # type: ignore[no-untyped-def]
         self.interval = interval
-        self.monitor = monitor or Monitor(Discovery(default_sources()), discover_every=max(2.0, 5 * interval))
-        self.monitor.start()
         self._lock = threading.Lock()
         self._seq = 0
+        self._monitor = monitor
+        self._names_first = in_background  # the first frame is the discovery's names alone
+        self._start_error: BaseException | None = None
+        self._starting: threading.Thread | None = None
+        if in_background:
+            self._starting = threading.Thread(target=self._start_in_background, name="synscope-start", daemon=True)
+            self._starting.start()
+        else:
+            self._start()
+
+    def _start(self) -> None:
+        if self._monitor is None:
+            from tui.core.monitor import Monitor
+            from tui.core.namespaces import Discovery
+            from tui.core.sources import default_sources
+
+            # the Monitor takes the first discovery in its constructor
+            self._monitor = Monitor(Discovery(default_sources()), discover_every=max(2.0, 5 * self.interval))
+        self._monitor.start()
+
+    def _start_in_background(self) -> None:
+        try:
+            self._start()
+        except BaseException as exc:  # raised where the monitor is first needed (tick)
+            self._start_error = exc
+
+    @property
+    def monitor(self):  # type: ignore[no-untyped-def]
+        """The Monitor, once its first discovery has finished."""
+        starting = self._starting
+        if starting is not None:
+            starting.join()
+            self._starting = None
+        if self._start_error is not None:
+            raise self._start_error
+        return self._monitor
 
     def now(self) -> float:
         return time.time()
 
+    def clock(self, t: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(t))
+
     def tick(self) -> Frame:
         with self._lock:
-            tick = self.monitor.tick()
-            hist = self.monitor.history
+            monitor = self.monitor
+            if self._names_first:
+                self._names_first = False
+                latest = monitor.latest()
+                if latest is not None:
+                    self._seq += 1
+                    return Frame(time.time(), list(latest.namespaces), {}, tuple(latest.statuses),
+                                 tuple(latest.notes), latest.root, 0.0, 0.0, self._seq, sampled=False)
+            tick = monitor.tick()
+            hist = monitor.history
             summaries = {ns.inode: summarize(ns.inode, hist.get(ns.inode)) for ns in tick.namespaces}
             self._seq += 1
             seq = self._seq
@@ -352,6 +409,8 @@ class LiveSource:
             return build_detail(inode, h, interval=self.interval, all_counters=all_counters, baseline=baseline, chart_key=chart_key)
 
     def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
+        from tui.core.rules import diagnose_namespace
+
         # under the lock: the history must not change while the rules read it; the sysctl and
         # socket reads inside the namespace take milliseconds, so a tick waits at most that
         with self._lock:
@@ -359,7 +418,12 @@ class LiveSource:
                                       reader=self.monitor.sampler.netns_reader)
 
     def close(self) -> None:
-        self.monitor.close()
+        try:
+            monitor = self.monitor
+        except BaseException:  # a failed start has nothing to close
+            return
+        if monitor is not None:
+            monitor.close()
 
 
 # -- the scripted incident -----------------------------------------------------------------------
@@ -493,36 +557,6 @@ class _Actor:
             add("TcpExt.ListenDrops", 1)
 
 
-def _story() -> list[tuple[NetNS, str]]:
-    """The seed's incident: a pod whose SYN drops and delayed ACKs climb, among calm ones."""
-    base = 4026531840
-    web = ContainerRef("web", "3f2a9c1d7e44", "registry.local/mservice/web:1.8.2", "running", "kubelet", "web")
-    return [
-        (NetNS(base, "host", "host", pids=(1,)), "busy"),
-        (NetNS(base + 1201, "pod", "web-7d9f8c6b5-x2x4q", pids=(48213,), pod="web-7d9f8c6b5-x2x4q", k8s_namespace="mservice",
-               labels=(("app", "web"), ("pod-template-hash", "7d9f8c6b5")), containers=(web,),
-               processes=("nginx", "java")), "incident"),
-        (NetNS(base + 1202, "pod", "gateway-66b9d4c7f-pq7rt", pids=(48877,), pod="gateway-66b9d4c7f-pq7rt", k8s_namespace="mservice",
-               labels=(("app", "gateway"),), processes=("envoy",)), "client"),
-        (NetNS(base + 1203, "pod", "api-5c6d7b8f9-q8w2e", pids=(49102,), pod="api-5c6d7b8f9-q8w2e", k8s_namespace="mservice",
-               labels=(("app", "api"),), processes=("python3",)), "calm"),
-        (NetNS(base + 1204, "pod", "coredns-5d78c9869d-7xk2p", pids=(1733,), pod="coredns-5d78c9869d-7xk2p", k8s_namespace="kube-system",
-               labels=(("k8s-app", "kube-dns"),), processes=("coredns",)), "udp"),
-        (NetNS(base + 1205, "container", "redis", pids=(30511,), aliases=("3c9e0d2b1a77",),
-               labels=(("com.docker.compose.service", "redis"),),
-               containers=(ContainerRef("redis", "3c9e0d2b1a77", "redis:7", "running", "docker"),), processes=("redis-server",)), "old-burst"),
-        (NetNS(base + 1206, "netns", "blue", path="/run/netns/blue"), "idle"),
-        (NetNS(base + 1207, "proc", "chronyd (pid 812)", pids=(812,), processes=("chronyd",)), "idle"),
-        # odd names: markup, brackets, unicode, very long — they must render literally
-        (NetNS(base + 1208, "pod", "[bold]x[/]", pids=(50001,), pod="[bold]x[/]", k8s_namespace="[red]team[/red]",
-               labels=(("app", "[link=x]y[/link]"),)), "calm"),
-        (NetNS(base + 1209, "container", "支付服务-容器", pids=(50002,),
-               containers=(ContainerRef("支付服务-容器", "9a8b7c6d5e4f", "pay:2", "running", "docker"),)), "calm"),
-        (NetNS(base + 1210, "container", "a-very-long-container-name-from-a-compose-project-0123456789abcdef-worker-17",
-               pids=(50003,)), "idle"),
-    ]
-
-
 class ScriptedSource:
     """A deterministic node telling the seed's incident, through the real History."""
 
@@ -535,12 +569,19 @@ class ScriptedSource:
         self._lock = threading.Lock()
         self._step = 0
         self._seq = 0
+        # the node's rows come out of the real discovery code (see tui/scripted_node.py);
+        # imported here, not at the top: the live TUI's start does not need it
+        from tui.scripted_node import scripted_node
+
+        node = scripted_node(extra)
+        self.namespaces, self.statuses = node.namespaces()
         self.actors: list[_Actor] = []
-        for n, (ns, behaviour) in enumerate(_story()):
-            self.actors.append(_Actor(ns, behaviour, dict(_DEFAULTS), random.Random(seed * 1000 + n)))
-        for k in range(extra):  # the benchmark's crowd: calm pods, a few flickering
-            ns = NetNS(4026540000 + k, "pod", f"load-{k:03d}-6d5f7c9b8-{k * 7919 % 100000:05d}", pids=(60000 + k,),
-                       pod=f"load-{k:03d}", k8s_namespace=f"team-{k % 17:02d}", labels=(("app", f"load-{k % 40}"),))
+        story = [ns for ns in self.namespaces if node.behaviours[ns.inode] != "load"]
+        story.sort(key=lambda ns: ns.inode)  # each actor's random stream is fixed by its place in the story
+        for n, ns in enumerate(story):
+            self.actors.append(_Actor(ns, node.behaviours[ns.inode], dict(_DEFAULTS), random.Random(seed * 1000 + n)))
+        crowd = sorted((ns for ns in self.namespaces if node.behaviours[ns.inode] == "load"), key=lambda ns: ns.inode)
+        for k, ns in enumerate(crowd):
             self.actors.append(_Actor(ns, "load", dict(_DEFAULTS), random.Random(seed * 7777 + k)))
         for a in self.actors:  # plausible absolute values: a node that has been up a while
             r = a.rng
@@ -576,6 +617,10 @@ class ScriptedSource:
     def now(self) -> float:
         return T0 + self._step * self.interval
 
+    def clock(self, t: float) -> str:
+        # the script's own fixed clock, in UTC: the same on every machine (snapshots)
+        return time.strftime("%H:%M:%S", time.gmtime(t))
+
     def tick(self) -> Frame:
         with self._lock:
             t = self._advance()
@@ -583,12 +628,7 @@ class ScriptedSource:
             summaries = {a.ns.inode: summarize(a.ns.inode, hist.get(a.ns.inode)) for a in self.actors}
             self._seq += 1
             seq = self._seq
-        namespaces = sorted((a.ns for a in self.actors), key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
-        statuses = (
-            SourceStatus("docker", True, "3 containers"),
-            SourceStatus("kubelet", False, "no kubelet pods on this node (/var/log/pods missing)", absent=True),
-        )
-        return Frame(t, namespaces, summaries, statuses, (), True, 0.0, 0.004, seq)
+        return Frame(t, list(self.namespaces), summaries, self.statuses, (), True, 0.0, 0.004, seq)
 
     def history(self, inode: int) -> NsHistory | None:
         return self.history_store.get(inode)
@@ -608,6 +648,10 @@ class ScriptedSource:
     def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
         """The rules on the script's history, with the script's sysctls and sockets (this
         source's namespaces are not real: nothing is read from the node)."""
+        from tui.core.rules import Diagnosis, deltas_from_history, diagnose
+        from tui.core.sockets import ListenSocket
+        from tui.core.sysctl import SysctlState
+
         with self._lock:
             h = self.history_store.get(ns.inode)
             if h is None or h.ticks == 0:

@@ -1,12 +1,17 @@
 """A plotext chart of the focused counter over the whole history window.
 
 Takes the points the sampling thread prepared (:class:`~tui.source.NsDetail` ``chart_x`` /
-``chart_y``), does no I/O. ``textual_plotext.PlotextPlot`` gives each widget its own
-``plt``, so two charts never share plotext's global state.
+``chart_y``), does no I/O. Every build makes a fresh ``textual_plotext`` ``Plot``, so two
+builds never share plotext's figure state. plotext itself is imported by the first build,
+in its thread: importing it costs ~40 ms, which the first frame does not wait for.
 
-Painting: PlotextPlot renders ``Text.from_ansi(plt.build())`` on the UI thread, which
-Textual then turns into strips. Here the figure is built in a thread worker, a fresh plotext
-figure per build, and its ANSI output is cut into Strips directly (plotext emits only SGR
+The picture is redrawn at most every few seconds (the App decides; a build costs tens of
+ms), so its right edge is the sample it was built from, not always the latest one: the x
+axis says which ("seconds before 21:42:07", through ``clock``), never "the latest sample".
+
+Painting: textual_plotext's PlotextPlot renders ``Text.from_ansi(plt.build())`` on the UI
+thread, which Textual then turns into strips. Here the figure is built in a thread worker,
+a fresh plotext figure per build, and its ANSI output is cut into Strips directly (plotext emits only SGR
 colour codes; each distinct code is decoded once, by Rich, and cached). Until a build is
 done the previous picture stays on screen with its own title (cut or padded to the width):
 title and picture change together, so one namespace's title never sits over another's plot.
@@ -15,16 +20,17 @@ title and picture change together, so one namespace's title never sits over anot
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 
 from rich.ansi import AnsiDecoder
 from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
+from textual.color import Color
 from textual.message import Message
 from textual.strip import Strip
-from textual_plotext import PlotextPlot
-from textual_plotext.plot import Plot
+from textual.widget import Widget
 
 from tui.core.counters import is_gauge
 from tui.source import NsDetail, nstat_name
@@ -32,9 +38,9 @@ from tui.source import NsDetail, nstat_name
 __all__ = ["CounterChart", "build_strips", "envelope"]
 
 
-class CounterChart(PlotextPlot):
+class CounterChart(Widget):
     DEFAULT_CSS = """
-    CounterChart { height: 1fr; border: round $panel-lighten-2; }
+    CounterChart { width: 1fr; height: 1fr; border: round $panel-lighten-2; }
     """
 
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
@@ -46,6 +52,9 @@ class CounterChart(PlotextPlot):
         self._series: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None
         self._gen = 0  # bumped by every show() that changes the picture
         self._title = "chart"  # the title of the latest show(); on screen once its picture is
+        self.clock = _default_clock  # source time -> "21:42:07" (the App gives its source's)
+        self._time: float | None = None  # the sample time the latest show()'s series ends at
+        self.shows_time: float | None = None  # ...and the one of the picture on screen
         self._strips: list[Strip] = []  # the latest finished picture (maybe of an older size/gen)
         self._strips_for: tuple | None = None  # (gen, width, height, theme) it was built for
         self._pending: tuple | None = None  # the build in flight
@@ -58,7 +67,7 @@ class CounterChart(PlotextPlot):
         return want[1] > 0 and want[2] > 0 and self._strips_for != want
 
     def show(self, detail: NsDetail | None, ns_name: str = "") -> None:
-        state = (detail.chart_key, detail.chart_x, detail.chart_y, ns_name) if detail else None
+        state = (detail.chart_key, detail.chart_x, detail.chart_y, detail.time, ns_name) if detail else None
         if state == self._last:
             return
         self._last = state
@@ -67,11 +76,14 @@ class CounterChart(PlotextPlot):
         if detail is None or detail.chart_key is None:
             self._series = None
             self._title = "chart"
+            self._time = None
         else:
             key = detail.chart_key
             title = f"{nstat_name(key)} {'(value)' if is_gauge(key) else 'per second'}"
             self._title = escape(f"{ns_name} · {title}" if ns_name else title)
-            self._series = (key, detail.chart_x, detail.chart_y)
+            # chart_x is relative to detail.time: the picture's right edge is that sample
+            self._time = detail.time
+            self._series = (key, detail.chart_x, detail.chart_y, f"seconds before {self.clock(detail.time)}")
         self._gen += 1
         # the title changes with the picture, when it is built: never one series' title over
         # another's picture, and one repaint instead of two. The build starts after this
@@ -96,26 +108,34 @@ class CounterChart(PlotextPlot):
         if width <= 0 or height <= 0:
             return  # hidden: built when it is shown (on_resize)
         self._pending = want
-        series, theme, base = self._series, self._get_plotext_theme_name(self.app.theme), self.rich_style
-        title = self._title
-        self.run_worker(lambda: self._build(want, series, theme, base, title), thread=True, group="chart",
+        series, theme, base = self._series, self._plotext_theme(), self.rich_style
+        title, shows = self._title, self._time
+        self.run_worker(lambda: self._build(want, series, theme, base, title, shows), thread=True, group="chart",
                         exit_on_error=False)
 
     class Built(Message):
         """A picture is ready (posted from the build thread)."""
 
-        def __init__(self, want: tuple, strips: list[Strip], title: str) -> None:
+        def __init__(self, want: tuple, strips: list[Strip], title: str, shows: float | None = None) -> None:
             super().__init__()
             self.want = want
             self.strips = strips
             self.title = title
+            self.shows = shows
 
-    def _build(self, want: tuple, series, theme: str, base: Style, title: str) -> None:  # type: ignore[no-untyped-def]
+    def _plotext_theme(self) -> tuple[str, tuple[int, int, int], tuple[int, int, int]]:
+        """The app theme as PlotextPlot's "auto" theme does it: its name, the surface (as
+        background) and foreground colours. Read here, on the UI thread."""
+        v = self.app.theme_variables
+        return (f"textual-auto-{self.app.theme}", Color.parse(v.get("surface", "#000000")).rgb,
+                Color.parse(v.get("foreground", "#ffffff")).rgb)
+
+    def _build(self, want: tuple, series, theme: tuple, base: Style, title: str, shows: float | None) -> None:  # type: ignore[no-untyped-def]
         try:
-            strips = build_strips(series, want[1], want[2], theme, base)
+            strips = build_strips(series, want[1], want[2], _register_theme(*theme), base)
         except Exception as exc:  # plotext on odd data: say so in the frame, never lose the UI
             strips = [Strip([Segment(f"chart failed: {type(exc).__name__}: {exc}"[: want[1]], base)])]
-        self.post_message(self.Built(want, strips, title))
+        self.post_message(self.Built(want, strips, title, shows))
 
     def on_counter_chart_built(self, msg: Built) -> None:
         msg.stop()
@@ -124,6 +144,7 @@ class CounterChart(PlotextPlot):
         self.builds += 1
         # one build at a time, each for the latest state when it started: newer than what shows
         self._strips, self._strips_for = strips, want
+        self.shows_time = msg.shows
         if self.border_title != msg.title:
             self.border_title = msg.title  # repaints the whole chart, as the new picture does
         self.refresh()
@@ -140,22 +161,42 @@ class CounterChart(PlotextPlot):
         return Strip.blank(width, self.rich_style)
 
 
-def build_strips(series: tuple[str, Sequence[float], Sequence[float]] | None, width: int, height: int,
+def _register_theme(name: str, surface: tuple[int, int, int], foreground: tuple[int, int, int]) -> str:
+    """Give plotext the app's theme under ``name`` (what PlotextPlot does on mount); builds run
+    one at a time, so the theme table is never written by two threads at once."""
+    from plotext._dict import themes
+    from textual_plotext.plot import _rgbify_theme, _sequence
+
+    if name not in themes:
+        themes[name] = _rgbify_theme(surface, surface, foreground, "default", _sequence)
+    return name
+
+
+def _default_clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def build_strips(series: tuple[str, Sequence[float], Sequence[float], str] | None, width: int, height: int,
                  theme: str, base: Style) -> list[Strip]:
-    """The chart as lines: a fresh plotext figure each time, so builds in threads share nothing."""
+    """The chart as lines: a fresh plotext figure each time, so builds in threads share nothing.
+
+    ``series``: (counter key, x = seconds before the picture's last sample, y, x axis label);
+    ``theme``: a plotext theme name (see :func:`_register_theme`)."""
+    from textual_plotext.plot import Plot  # late: plotext costs ~40 ms to import (see above)
+
     plt = Plot()
     if series is None:
         plt.title("no counter to chart")
     else:
-        key, xs, ys = series
+        key, xs, ys, xlabel = series
         if xs:
             # two braille dots per column: more points than that only cost time
             px, py = envelope(xs, ys, max(8, width))
             plt.plot(px, py, marker="braille", color="cyan" if is_gauge(key) else "red")
             plt.xlim(min(min(xs), -10.0), 0.0)
             plt.ylim(0, max(1.0, max(ys) * 1.1))
-        plt.xlabel("seconds before the latest sample")
-    # what PlotextPlot.render does before building (see textual_plotext)
+        plt.xlabel(xlabel)
+    # what textual_plotext's PlotextPlot.render does before building
     plt.plotsize(width, height)
     plt._set_size(width, height)
     plt.theme(theme)

@@ -90,13 +90,16 @@ def numbers_segments(line: CounterLine, *, focused: bool, narrow: bool) -> list[
     return segs
 
 
-def words_segments(line: CounterLine, *, narrow: bool) -> list[Segment]:
-    """"last moved" for the watched groups, then the netstat -s wording."""
+def words_segments(line: CounterLine, *, narrow: bool, wording: bool = True) -> list[Segment]:
+    """"last moved" for the watched groups, then the netstat -s wording (unless it has a line
+    of its own: ``wording=False``)."""
     segs = []
     if line.watched:
         segs.append(Segment(fmt_ago(line.last_moved_ago, short=narrow), _BOLD if line.hot else None))
-        segs.append(Segment(" · "))
-    segs.append(Segment(line.wording or "", _DIM))
+        if wording:
+            segs.append(Segment(" · "))
+    if wording:
+        segs.append(Segment(line.wording or "", _DIM))
     return segs
 
 
@@ -142,6 +145,12 @@ def _length(segs: list[Segment]) -> int:
 
 
 WIDE_FROM = 110  # panel width (columns) from which the full columns are used
+# Panel width from which every row's whole netstat -s wording is shown (a terminal of 160
+# columns and up, with the chart beside the panel): a wording too long for the end of its
+# row gets a line of its own under it, instead of being cut.
+WRAP_FROM = 90
+_WORDS_INDENT = 4
+_AGO_MAX = len("never moved · ")  # the short "last moved" (wrap mode uses the short one)
 
 
 class CounterPanel(ScrollView, can_focus=True):
@@ -195,7 +204,9 @@ class CounterPanel(ScrollView, can_focus=True):
         self.detail: NsDetail | None = None
         self.focus_key: str | None = None
         self.narrow = False
-        self._entries: list[tuple[str, str]] = []  # (kind, key or text) per line: group/row/flat/empty/blank
+        self.wrap = False  # a wording that does not fit its row gets the next line (WRAP_FROM)
+        self._entries: list[tuple[str, str]] = []  # (kind, key or text) per line: group/row/flat/words/empty/blank
+        self._chunks: dict[int, str] = {}  # line -> the part of a wording a "words" line shows
         self._index: dict[str, int] = {}  # counter key -> its line
         self._by_key: dict[str, CounterLine] = {}
         self._inputs: list[tuple | None] = []  # per line: what its strip was last built from
@@ -235,32 +246,18 @@ class CounterPanel(ScrollView, can_focus=True):
     # -- data ----------------------------------------------------------------------------------
     def show(self, detail: NsDetail | None, *, empty: str = "") -> None:
         self.detail = detail
+        self._empty = empty
         lines = detail.lines if detail else ()
         self._by_key = {ln.key: ln for ln in lines}
         if self.focus_key not in self._by_key:
             self.focus_key = (detail.chart_key if detail and detail.chart_key else None) or (lines[0].key if lines else None)
-        entries: list[tuple[str, str]] = []
-        group = None
-        for ln in lines:
-            if ln.group is not group:
-                group = ln.group
-                entries.append(("group", group.value))
-            entries.append(("row" if ln.spark else "flat", ln.key))
-        if not lines:
-            entries = [("blank", ""), ("empty", empty or "no counter moved in the window"), ("blank", "")]
-        if entries != self._entries:
-            self._entries = entries
-            self._index = {k: y for y, (kind, k) in enumerate(entries) if kind in ("row", "flat")}
-            self._inputs = [None] * len(entries)
-            self._strips.clear()
-            self._set_virtual_size()
-            self.refresh()
+        if self._set_entries():
             return
         # same lines: repaint only the lines whose inputs changed (a still namespace costs
         # nothing; a whole-widget refresh would also re-render the border and every blank line)
         top, height = int(self.scroll_y), self.scrollable_content_region.height
         start = count = 0
-        for y in range(top, min(len(entries), top + height)):
+        for y in range(top, min(len(self._entries), top + height)):
             if self._inputs[y] != self._line_inputs(y):
                 if count and start + count == y:
                     count += 1
@@ -271,10 +268,47 @@ class CounterPanel(ScrollView, can_focus=True):
         if count:
             self.refresh_lines(start, count)
 
+    def _set_entries(self) -> bool:
+        """Lay the lines out again; True if they changed (then the whole panel repaints)."""
+        lines = self.detail.lines if self.detail else ()
+        entries: list[tuple[str, str]] = []
+        chunks: dict[int, str] = {}
+        group = None
+        for ln in lines:
+            if ln.group is not group:
+                group = ln.group
+                entries.append(("group", group.value))
+            entries.append(("row" if ln.spark else "flat", ln.key))
+            if self.wrap and not self._words_fit(ln):
+                for part in _wrap(ln.wording, self._room() - _WORDS_INDENT):
+                    chunks[len(entries)] = part
+                    entries.append(("words", ln.key))
+        if not lines:
+            entries = [("blank", ""), ("empty", getattr(self, "_empty", "") or "no counter moved in the window"),
+                       ("blank", "")]
+        if entries == self._entries and chunks == self._chunks:
+            return False
+        self._entries, self._chunks = entries, chunks
+        self._index = {k: y for y, (kind, k) in enumerate(entries) if kind in ("row", "flat")}
+        self._inputs = [None] * len(entries)
+        self._strips.clear()
+        self._set_virtual_size()
+        self.refresh()
+        return True
+
+    def _words_fit(self, ln: CounterLine) -> bool:
+        """The wording fits at the end of its row, whatever "last moved" says (its longest)."""
+        num_w, spark_w = (48, 10) if self.narrow else (62, 14)
+        room = self._room() - num_w - spark_w - 2 - (_AGO_MAX if ln.watched else 0)
+        return cell_len(ln.wording or "") <= room
+
     def _line_inputs(self, y: int) -> tuple:
         kind, key = self._entries[y]
         if kind in ("row", "flat"):
-            return (self._by_key[key], key == self.focus_key, self.narrow)
+            return (self._by_key[key], key == self.focus_key, self.narrow, self.wrap)
+        if kind == "words":
+            ln = self._by_key[key]
+            return (kind, self._chunks.get(y, ""), key == self.focus_key, ln.hot, bool(ln.spark))
         return (kind, key)
 
     # -- Line API --------------------------------------------------------------------------------
@@ -325,8 +359,10 @@ class CounterPanel(ScrollView, can_focus=True):
         # 120 columns with the chart beside it the full columns would leave no room for
         # "last moved" and the netstat -s wording
         self.set_narrow(self._width() < WIDE_FROM)
+        self.wrap = self._width() >= WRAP_FROM
         self._strips.clear()
-        self._set_virtual_size()
+        if not self._set_entries():
+            self._set_virtual_size()
 
     def _set_virtual_size(self) -> None:
         size = Size(self._width(), len(self._entries))
@@ -338,6 +374,11 @@ class CounterPanel(ScrollView, can_focus=True):
         # update the scrollbar; if the scrollbar appears or goes, Textual still lays out.
         self.set_reactive(CounterPanel.virtual_size, size)
         self._scroll_update(size)
+
+    def _room(self) -> int:
+        """The width the wording's lines are laid out for: as if the scrollbar were shown, so
+        a scrollbar that comes or goes (a longer list) never changes which rows wrap."""
+        return max(1, self.content_region.width - self.styles.scrollbar_size_vertical)
 
     def _width(self) -> int:
         # the lines' width: the vertical scrollbar, when shown, is not ours to paint
@@ -371,16 +412,24 @@ class CounterPanel(ScrollView, can_focus=True):
         focused = key == self.focus_key
         narrow = self.narrow
         num_w, spark_w = (48, 10) if narrow else (62, 14)
+        tone = ("syn" if ln.group is Group.SYN else "dack") if ln.hot else ""
+        if kind == "words":  # the whole wording, under its row and in the row's colours
+            segs = [Segment(" " * _WORDS_INDENT), Segment(self._chunks.get(y, ""), _DIM)]
+            if ln.spark:
+                return _fit(Strip(segs), width, st["focus" if focused else (f"hot-{tone}" if tone else "base")])
+            if focused:
+                segs = list(Segment.apply_style(segs, post_style=_REVERSE))
+            return _fit(Strip(segs), width, st["base"])
         numbers = numbers_segments(ln, focused=focused, narrow=narrow)
-        words = words_segments(ln, narrow=narrow)
+        # wrap mode: the short "last moved" (it leaves the wording more room), and a wording
+        # that does not fit goes to the lines below
+        words = words_segments(ln, narrow=narrow or self.wrap, wording=not self.wrap or self._words_fit(ln))
         if kind == "flat":
             # a counter that never moved in the window: no sparkline to draw, a blank in its place
             segs = [*numbers, Segment(" " * (num_w - _length(numbers) + spark_w + 2)), *words]
             if focused:
                 segs = list(Segment.apply_style(segs, post_style=_REVERSE))
             return _fit(Strip(segs), width, st["base"])
-        hot = ln.hot
-        tone = ("syn" if ln.group is Group.SYN else "dack") if hot else ""
         look = "focus" if focused else (f"hot-{tone}" if tone else "base")
         style = st[look]
         colors = (f"focus-{tone}" if tone else "focus") if focused else (f"hot-{tone}" if tone else "")
@@ -419,17 +468,35 @@ class CounterPanel(ScrollView, can_focus=True):
         self.refresh()
         y = self._index.get(key)
         if y is not None:
-            # a group header just above the first counter scrolls into view with it
+            # a group header just above the first counter scrolls into view with it, and
+            # the wording's own line below it
             top = y - 1 if y > 0 and self._entries[y - 1][0] == "group" else y
-            self.scroll_to_region(Region(0, top, 1, y - top + 1), animate=False, immediate=True)
+            bottom = y
+            while bottom + 1 < len(self._entries) and self._entries[bottom + 1] == ("words", key):
+                bottom += 1
+            self.scroll_to_region(Region(0, top, 1, bottom - top + 1), animate=False, immediate=True)
         self.post_message(self.Focused(key))
 
     def on_click(self, event: events.Click) -> None:
         index = int(self.scroll_y) + event.y
         if 0 <= index < len(self._entries):
             kind, key = self._entries[index]
-            if kind in ("row", "flat") and key in self._by_key:
+            if kind in ("row", "flat", "words") and key in self._by_key:
                 self._focus_index(self.keys.index(key))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words into lines of at most ``width`` cells (a longer word gets a line of its own)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and cell_len(line) + 1 + cell_len(word) > width:
+            lines.append(line)
+            line = ""
+        line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines or [""]
 
 
 def _fit(strip: Strip, width: int, style: Style, ellipsis: bool = True) -> Strip:

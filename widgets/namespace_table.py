@@ -286,7 +286,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         width = self.size.width or (self.app.size.width if self.is_attached else 80)
         wide = width >= 120
         if wide:
-            fixed = [("kind", "kind", 9), ("k8s", "k8s namespace", 16), ("pid", "pid", 8),
+            fixed = [("kind", "kind", 9), ("pid", "pid", 8),
                      ("syn", "SYN/s", 7), ("dack", "dACK/s", 7), ("retrans", "retx/s", 7),
                      ("trend", "trend", 14), ("last", "moved", 8)]
         else:
@@ -296,7 +296,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         used = 2 + sum(w for _, _, w in fixed) + ncols + 1  # one space between columns, scrollbar
         name_w = max(12, width - used)
         if wide:
-            name_w = min(name_w, 64)
+            name_w = min(name_w, 72)
         return _Layout(wide, width, name_w, (("mark", " ", 2), ("name", "name", name_w), *fixed))
 
     # -- cells ----------------------------------------------------------------------------
@@ -309,15 +309,19 @@ class NamespaceTable(ScrollView, can_focus=True):
         s = self._sum.get(inode) or _EMPTY
         wide = self._layout.wide if self._layout else False
         ago = None if (s.last_moved is None or not wide) else int(self._now - s.last_moved)
+        # a pod's name is "<k8s namespace>/<pod>" (NetNS.name, the one name shown anywhere):
+        # the namespace part is drawn dim, never added again
+        k8s = ns.k8s_namespace
+        prefix = len(k8s) + 1 if k8s and ns.name.startswith(k8s + "/") else 0
         return (
-            ns.name, ns.kind, ns.k8s_namespace, ns.pid, s.syn_lit, s.dack_lit, self._recent(s),
+            ns.name, ns.kind, prefix, ns.pid, s.syn_lit, s.dack_lit, self._recent(s),
             fmt_rate(s.syn_rate), fmt_rate(s.dack_rate), fmt_rate(s.retrans_rate), s.trend, ago,
         )
 
     def _cell_specs(self, c: tuple) -> dict[str, tuple[str, str]]:
         """Each cell's text and style from the row's inputs: what both row paths paint."""
         assert self._layout is not None
-        name, kind, k8s, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago = c
+        name, kind, _prefix, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago = c
         wide = self._layout.wide
         if syn_lit or dack_lit:
             mark = (("S" if syn_lit else " ") + ("D" if dack_lit else " "), "bold reverse red" if syn_lit else "bold reverse yellow")
@@ -327,7 +331,6 @@ class NamespaceTable(ScrollView, can_focus=True):
             "mark": mark,
             "name": (name, "bold red" if syn_lit else ("bold yellow" if dack_lit else "")),
             "kind": (KIND_SHORT.get(kind, kind) if not wide else kind, "dim" if kind == "proc" else ""),
-            "k8s": (k8s, ""),
             "pid": (str(pid) if pid else "-", "" if pid else "dim"),
             "syn": (syn, "bold red" if syn_lit else "dim"),
             "dack": (dack, "bold yellow" if dack_lit else "dim"),
@@ -340,35 +343,38 @@ class NamespaceTable(ScrollView, can_focus=True):
         assert self._layout is not None
         specs = self._cell_specs(c)
         cells = {key: _t(text, style, "right" if key in _RIGHT else "left") for key, (text, style) in specs.items()}
-        k8s = c[2]
-        if k8s and not self._layout.wide:  # below 120 columns the k8s namespace leads the name
+        prefix = c[2]
+        if prefix:  # the pod's k8s namespace, dim
             name, style = specs["name"]
             cells["name"] = Text(no_wrap=True, overflow="ellipsis", end="")
-            cells["name"].append(f"{k8s}/", style="dim")
-            cells["name"].append(name, style=style)
+            cells["name"].append(name[:prefix], style="dim")
+            cells["name"].append(name[prefix:], style=style)
         return cells
 
     def _fast_row(self, c: tuple) -> Strip | None:
-        """The common row (ASCII name, no k8s prefix in the name) as one Strip, built
-        directly from its cell specs: what ``_render_cells`` + ``_line`` paint, without a
-        rich Text per cell. None for the rest, which take that slower, general path."""
+        """The common row (ASCII name, not a pod's with its dim k8s namespace) as one Strip,
+        built directly from its cell specs: what ``_render_cells`` + ``_line`` paint, without
+        a rich Text per cell. None for the rest, which take that slower, general path."""
         layout = self._layout
         assert layout is not None
-        name, k8s = c[0], c[2]
-        if (k8s and not layout.wide) or not name.isascii() or not k8s.isascii():
+        name, prefix = c[0], c[2]
+        if not name.isascii():
             return None
         cells = self._cell_specs(c)
         segs: list[Segment] = []
         run, run_style = "", ""  # neighbours of one style become one segment (as simplify() does)
         for i, (key, _, width) in enumerate(layout.columns):
             text, style = cells[key]
-            if len(text) > width:
-                text = text[: width - 1] + "…"
-            pad = " " * (width - len(text))
-            if key in _RIGHT:
-                pieces = ((pad, ""), (text, style))
-            else:  # as _line paints a name: its padding unstyled
-                pieces = ((text, style), (pad, "")) if key == "name" else ((text + pad, style),)
+            if key == "name" and prefix:
+                pieces = _name_pieces(text, prefix, style, width)
+            else:
+                if len(text) > width:
+                    text = text[: width - 1] + "…"
+                pad = " " * (width - len(text))
+                if key in _RIGHT:
+                    pieces = ((pad, ""), (text, style))
+                else:  # as _line paints a name: its padding unstyled
+                    pieces = ((text, style), (pad, "")) if key == "name" else ((text + pad, style),)
             for piece, st in ((" ", ""), *pieces) if i else pieces:
                 if not piece:
                     continue
@@ -383,7 +389,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         return Strip(segs)
 
     def _row_strip(self, inode: int) -> Strip:
-        """The row's line: the fast path, or rich Text cells for odd names and k8s prefixes."""
+        """The row's line: the fast path, or rich Text cells for odd names and pods' k8s namespaces."""
         return self._fast_row(self._inputs[inode]) or self._line(self._row_cells(inode))
 
     def _line(self, cells: dict[str, Text]) -> Strip:
@@ -676,6 +682,19 @@ def _style(style: str | Style) -> Style:
     if st is None:
         st = _STYLES[style] = Style.parse(style) if style else Style()
     return st
+
+
+def _name_pieces(name: str, prefix: int, style: str, width: int) -> tuple[tuple[str, str], ...]:
+    """A pod's name as ``_line`` paints its Text (the k8s namespace dim, the pod in the row's
+    style, cut with "…" in the style of the span that reaches the cut, padding unstyled)."""
+    cut = name if len(name) <= width else name[: width - 1]
+    pieces = [(cut[:prefix], "dim"), (cut[prefix:], style)]
+    if len(name) > width:
+        last_style, last_end = (style, len(name)) if style else ("dim", prefix)
+        pieces.append(("…", last_style if last_end >= width else ""))
+    else:
+        pieces.append((" " * (width - len(name)), ""))
+    return tuple(pieces)
 
 
 def _single_width(text: str) -> bool:

@@ -14,6 +14,7 @@ import sys
 
 from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
+from tui.core.namespaces import pod_row_name
 from tui.core.rules import Diagnosis, diagnose_namespace
 from tui.core.sampler import NetnsReader
 from tui.core.sysctl import commands_for, host_netns
@@ -61,8 +62,8 @@ def record(d: Diagnosis) -> dict:
 def print_text(d: Diagnosis, out) -> None:  # type: ignore[no-untyped-def]
     ns = d.ns
     where = [ns.kind, ns.label]
-    if ns.pod:
-        where.append(f"pod {ns.k8s_namespace}/{ns.pod}")
+    if ns.pod and pod_row_name(ns.k8s_namespace, ns.pod) != ns.name:  # a pod's row is named after it
+        where.append(f"pod {pod_row_name(ns.k8s_namespace, ns.pod)}")
     if ns.pid:
         where.append(f"pid {ns.pid}")
     print(f"{ns.name}  [{', '.join(where)}]", file=out)

@@ -11,7 +11,7 @@ from tui.core.counters import is_gauge
 from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
 from tui.core.monitor import Monitor
-from tui.core.namespaces import NetNS
+from tui.core.namespaces import NetNS, pod_row_name
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,8 +48,8 @@ def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
 def _table(records: list[dict], out) -> None:  # type: ignore[no-untyped-def]
     for rec in records:
         extra = []
-        pod = f"{rec['k8s_namespace']}/{rec['pod']}" if rec["k8s_namespace"] else rec["pod"]
-        if rec["pod"] and pod != rec["name"]:
+        pod = pod_row_name(rec["k8s_namespace"] or "", rec["pod"] or "")
+        if pod and pod != rec["name"]:  # a pod's row is named after it: say it only if not
             extra.append(f"pod {pod}")
         if rec["pid"]:
             extra.append(f"pid {rec['pid']}")

@@ -61,6 +61,11 @@ class Monitor:
             self._latest, self._latest_at = result, time.time()
         return result
 
+    def latest(self) -> DiscoveryResult | None:
+        """The newest finished discovery (what the next tick will sample)."""
+        with self._lock:
+            return self._latest
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.discover_every)

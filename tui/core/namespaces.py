@@ -36,10 +36,14 @@ __all__ = [
     "NetNS",
     "Source",
     "SourceStatus",
+    "merge_annotation",
     "netns_ids",
     "ns_inode_of_pid",
     "ns_inode_of_path",
+    "pod_row_name",
     "printable",
+    "process_row",
+    "sort_rows",
 ]
 
 NETNS_DIR = "/run/netns"
@@ -62,13 +66,24 @@ class ContainerRef:
     k8s_container: str = ""
 
 
+def pod_row_name(k8s_namespace: str, pod: str) -> str:
+    """What a pod's row is called: ``<k8s namespace>/<pod>``, as ``kubectl -n NS get pod POD``
+    spells it (the pod alone when its namespace is unknown; "" without a pod)."""
+    if not pod:
+        return ""
+    return f"{k8s_namespace}/{pod}" if k8s_namespace else pod
+
+
 @dataclass(frozen=True, slots=True)
 class NetNS:
     """One network namespace as the engineer should see it."""
 
     inode: int
     kind: str  # "host" | "pod" | "container" | "netns" | "proc"
-    name: str  # what to call the row
+    # What to call the row, and the only name anything shows (table, detail and chart titles,
+    # snapshot, diagnose): pods are named by pod_row_name() in the sources, so nothing else
+    # composes "<k8s namespace>/<pod>" again.
+    name: str
     pids: tuple[int, ...] = ()  # live pids inside, first one is read; () for pid-less netns
     path: str | None = None  # a path setns() can open: /run/netns/NAME
     aliases: tuple[str, ...] = ()  # every other name it goes by (netns names, containers)
@@ -273,15 +288,11 @@ def _list_pids() -> list[int]:
 
 
 def _named_netns() -> list[str]:
+    # what pyroute2's netns.listnetns() does, without importing pyroute2 (~0.3 s) at start
     try:
-        from pyroute2 import netns
-
-        return sorted(netns.listnetns())
-    except Exception:
-        try:
-            return sorted(os.listdir(NETNS_DIR))
-        except OSError:
-            return []
+        return sorted(os.listdir(NETNS_DIR))
+    except OSError:
+        return []
 
 
 class Discovery:
@@ -328,21 +339,15 @@ class Discovery:
 
         rows: dict[int, NetNS] = {}
         for inode, pids in pids_of.items():
-            live = tuple(dict.fromkeys(pids))[:MAX_PIDS]
-            if inode == host_inode:
-                rows[inode] = NetNS(inode, "host", "host", pids=live)
-                continue
-            names = tuple(dict.fromkeys(n for n in (_comm(p) for p in pids[:MAX_PROCESS_NAMES * 2]) if n))
-            names = names[:MAX_PROCESS_NAMES]
-            label = f"{names[0]}" if names else f"net:[{inode}]"
-            rows[inode] = NetNS(inode, "proc", f"{label} (pid {live[0]})", pids=live, processes=names)
+            comms = () if inode == host_inode else (_comm(p) for p in pids[:MAX_PROCESS_NAMES * 2])
+            rows[inode] = process_row(inode, pids, comms, host_inode)
 
         for name in _named_netns():
             path = os.path.join(NETNS_DIR, name)
             inode = ns_inode_of_path(path)
             if inode is None:
                 continue
-            self._apply(rows, inode, Annotation(inode=inode, kind="netns", name=name, path=path), host_inode)
+            merge_annotation(rows, inode, Annotation(inode=inode, kind="netns", name=name, path=path))
 
         statuses: list[SourceStatus] = []
         for source in self.sources:
@@ -359,46 +364,61 @@ class Discovery:
                     inode = ns_inode_of_pid(ann.pid)
                 if inode is None:
                     continue
-                self._apply(rows, inode, ann, host_inode)
+                merge_annotation(rows, inode, ann)
 
         ids = netns_ids([(i, f"/proc/{ns.pids[0]}/ns/net" if ns.pids else ns.path or "") for i, ns in rows.items()])
         for inode, ns_id in ids.items():
             rows[inode] = replace(rows[inode], ns_id=ns_id)
 
-        ordered = sorted(rows.values(), key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
-        return DiscoveryResult(ordered, statuses, notes, host_inode, root)
+        return DiscoveryResult(sort_rows(rows.values()), statuses, notes, host_inode, root)
 
-    @staticmethod
-    def _apply(rows: dict[int, NetNS], inode: int, ann: Annotation, host_inode: int) -> None:
-        ann = _clean(ann)
-        cur = rows.get(inode)
-        if cur is None:
-            pids = (ann.pid,) if ann.pid else ()
-            cur = NetNS(inode, "proc", ann.name or f"net:[{inode}]", pids=pids)
-        aliases = list(cur.aliases)
-        new_kind, new_name = cur.kind, cur.name
-        if KIND_RANK.get(ann.kind, 0) > KIND_RANK.get(cur.kind, 0) and cur.kind != "host":
-            if cur.kind != "proc" and cur.name:
-                aliases.append(cur.name)
-            new_kind, new_name = ann.kind, ann.name or cur.name
-        elif ann.name and ann.name != cur.name:
-            aliases.append(ann.name)
-        aliases += [a for a in ann.aliases if a != new_name]
-        labels = dict(cur.labels)
-        labels.update(ann.labels)
-        containers = cur.containers + tuple(c for c in ann.containers if c not in cur.containers)
-        pids = cur.pids
-        if ann.pid and ann.pid not in pids:
-            pids = (pids + (ann.pid,))[:MAX_PIDS]
-        rows[inode] = replace(
-            cur,
-            kind=new_kind,
-            name=new_name,
-            pids=pids,
-            path=cur.path or ann.path,
-            aliases=tuple(dict.fromkeys(a for a in aliases if a and a != new_name)),
-            pod=cur.pod or ann.pod,
-            k8s_namespace=cur.k8s_namespace or ann.k8s_namespace,
-            labels=tuple(sorted(labels.items())),
-            containers=containers,
-        )
+
+def process_row(inode: int, pids: Iterable[int], comms: Iterable[str], host_inode: int) -> NetNS:
+    """The row the /proc scan makes of a namespace: its live pids and process names (comm)."""
+    live = tuple(dict.fromkeys(pids))[:MAX_PIDS]
+    if inode == host_inode:
+        return NetNS(inode, "host", "host", pids=live)
+    names = tuple(dict.fromkeys(n for n in comms if n))[:MAX_PROCESS_NAMES]
+    label = f"{names[0]}" if names else f"net:[{inode}]"
+    return NetNS(inode, "proc", f"{label} (pid {live[0]})", pids=live, processes=names)
+
+
+def sort_rows(rows: Iterable[NetNS]) -> list[NetNS]:
+    """Discovery's order: the host, then the most specific kinds, then by name."""
+    return sorted(rows, key=lambda n: (n.kind != "host", -KIND_RANK.get(n.kind, 0), n.name))
+
+
+def merge_annotation(rows: dict[int, NetNS], inode: int, ann: Annotation) -> None:
+    """Fold what a source says about a namespace into its row (made if the scan missed it)."""
+    ann = _clean(ann)
+    cur = rows.get(inode)
+    if cur is None:
+        pids = (ann.pid,) if ann.pid else ()
+        cur = NetNS(inode, "proc", ann.name or f"net:[{inode}]", pids=pids)
+    aliases = list(cur.aliases)
+    new_kind, new_name = cur.kind, cur.name
+    if KIND_RANK.get(ann.kind, 0) > KIND_RANK.get(cur.kind, 0) and cur.kind != "host":
+        if cur.kind != "proc" and cur.name:
+            aliases.append(cur.name)
+        new_kind, new_name = ann.kind, ann.name or cur.name
+    elif ann.name and ann.name != cur.name:
+        aliases.append(ann.name)
+    aliases += [a for a in ann.aliases if a != new_name]
+    labels = dict(cur.labels)
+    labels.update(ann.labels)
+    containers = cur.containers + tuple(c for c in ann.containers if c not in cur.containers)
+    pids = cur.pids
+    if ann.pid and ann.pid not in pids:
+        pids = (pids + (ann.pid,))[:MAX_PIDS]
+    rows[inode] = replace(
+        cur,
+        kind=new_kind,
+        name=new_name,
+        pids=pids,
+        path=cur.path or ann.path,
+        aliases=tuple(dict.fromkeys(a for a in aliases if a and a != new_name)),
+        pod=cur.pod or ann.pod,
+        k8s_namespace=cur.k8s_namespace or ann.k8s_namespace,
+        labels=tuple(sorted(labels.items())),
+        containers=containers,
+    )

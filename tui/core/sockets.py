@@ -15,8 +15,6 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from pyroute2.netlink.exceptions import NetlinkError
-
 from .namespaces import NetNS
 from .nsexec import NamespaceGone, run_in_namespace
 from .sampler import NetnsReader
@@ -129,6 +127,12 @@ def _proc_listeners(prefix: str = "/proc/thread-self/net") -> list[ListenSocket]
 
 def read_listening_here() -> list[ListenSocket]:
     """Listening sockets of the calling thread's namespace: sock_diag, else /proc/net/tcp."""
+    # pyroute2 is imported here, not at the top: importing it costs ~0.3 s, and only the
+    # diagnosis and the capture form need it, never the first frame
+    try:
+        from pyroute2.netlink.exceptions import NetlinkError
+    except ImportError:
+        return sorted(_proc_listeners(), key=lambda s: (s.port, s.family, s.address))
     try:
         socks = _diag_listeners()
     except (ImportError, OSError, NetlinkError):  # netlink refused: /proc has all but the backlog

@@ -1,16 +1,17 @@
-"""The main screen: namespace table, detail panel, chart, status line.
+"""The main screen: namespace table, detail panel, chart, the focused counter's note, status line.
 
 A view: it lays the widgets out for the terminal size and renders what the App hands it.
 State (filter, sort, freeze, baselines) lives in the App, which owns the data source.
 
 Layout by size (CSS classes on the screen):
 
-* ``-narrow`` (< 120 columns): fewer table columns (k8s namespace folded into the name),
-  the chart is hidden until ``c`` shows it *instead of* the detail panel.
+* ``-narrow`` (< 120 columns): fewer table columns, the chart is hidden until ``c`` shows
+  it *instead of* the detail panel.
 * ``-short`` (< 34 rows): the table gets fewer rows, and while the detail panel has focus
   the table shrinks further so the counters get the room.
 
-The detail panel picks its own compact columns by its own width (see CounterPanel.WIDE_FROM).
+The detail panel picks its own compact columns by its own width (see CounterPanel.WIDE_FROM,
+WRAP_FROM). Under it, at every size, the focused counter in netstat -s words (CounterNote).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from widgets.counter_chart import CounterChart
+from widgets.counter_note import CounterNote
 from widgets.counter_panel import CounterPanel
 from widgets.namespace_table import NamespaceTable
 from widgets.status_line import StatusLine
@@ -41,6 +43,10 @@ class MainScreen(Screen):
     AUTO_FOCUS = "#table"
 
     def compose(self) -> ComposeResult:
+        # the size classes before the widgets exist: set after mounting, each one restyles
+        # every widget again, a good part of the first frame's time (see bench_first_frame)
+        self._apply_size()
+        self.set_class(not self.has_class("-narrow"), "-chart")  # what the App starts with
         yield Static(id="titlebar")
         yield Input(placeholder="filter: name, pod, k8s namespace, label (key=value) · enter keeps · esc clears",
                     id="filter", select_on_focus=False)
@@ -49,6 +55,7 @@ class MainScreen(Screen):
         with Horizontal(id="lower"):
             yield CounterPanel(id="detail")
             yield CounterChart(id="chart")
+        yield CounterNote(id="note")  # the focused counter in netstat -s words, at every size
         yield StatusLine(id="status")
         yield Footer(compact=True)
 
@@ -65,6 +72,10 @@ class MainScreen(Screen):
     @property
     def chart(self) -> CounterChart:
         return self._one("chart", CounterChart)
+
+    @property
+    def note(self) -> CounterNote:
+        return self._one("note", CounterNote)
 
     @property
     def status(self) -> StatusLine:
@@ -92,6 +103,8 @@ class MainScreen(Screen):
 
     def _apply_size(self) -> None:
         w, h = self.size.width or self.app.size.width, self.size.height or self.app.size.height
+        if not w or not h:
+            return  # not laid out yet: on_mount and on_resize come back
         narrow, short = w < NARROW_BELOW, h < SHORT_BELOW
         self.set_class(narrow, "-narrow")
         self.set_class(short, "-short")

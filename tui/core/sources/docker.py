@@ -7,7 +7,7 @@ is in, which is what makes ``--network container:X`` and a pod's sandbox ("pause
 container plus its app containers a single row:
 
 * a group with the Kubernetes labels ``io.kubernetes.pod.name`` / ``.namespace`` is a
-  ``pod`` row named ``<k8s namespace>/<pod>`` (``kubectl -n NS get pod POD`` spells it so);
+  ``pod`` row named ``<k8s namespace>/<pod>`` (:func:`~tui.core.namespaces.pod_row_name`);
 * any other group is a ``container`` row named after the container that owns the namespace
   (the one not started with ``--network container:...``); the others become aliases;
 * host-network containers are in the host's namespace: they become aliases and containers
@@ -25,9 +25,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..namespaces import Annotation, ContainerRef, SourceStatus, ns_inode_of_pid
+from collections.abc import Callable
 
-__all__ = ["DockerSource", "DEFAULT_SOCKET", "DEFAULT_TIMEOUT"]
+from ..namespaces import Annotation, ContainerRef, SourceStatus, ns_inode_of_pid, pod_row_name
+
+__all__ = ["DockerSource", "DEFAULT_SOCKET", "DEFAULT_TIMEOUT", "container_from_api", "group_containers", "status_note"]
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 DEFAULT_TIMEOUT = 2.0  # seconds per API call: discovery must never hang on a stuck dockerd
@@ -41,7 +43,9 @@ _PER_CONTAINER = ("io.kubernetes.container.", "annotation.io.kubernetes.containe
 
 
 @dataclass(frozen=True, slots=True)
-class _Container:
+class Container:
+    """One running container, from ``GET /containers/json`` and ``/containers/ID/json``."""
+
     id: str
     name: str
     image: str
@@ -178,71 +182,94 @@ class DockerSource:
         for cid in list(self._pids):
             if cid not in alive:
                 del self._pids[cid]
-        anns, unreadable = self._group(containers)
-        note = f"{len(containers)} running container{'s' if len(containers) != 1 else ''}"
-        if unreadable:
-            note += f"; {unreadable} not shown: their namespaces are unreadable (not root?)"
-        self._status = SourceStatus(self.name, True, note)
+        anns, unreadable = group_containers(containers)
+        self._status = SourceStatus(self.name, True, status_note(len(containers), unreadable))
         self._ever_answered = True
         return anns
 
-    def _container(self, client: Any, item: dict) -> _Container | None:
+    def _container(self, client: Any, item: dict) -> Container | None:
         cid = item["Id"]
         cached = self._pids.get(cid)
         if cached is not None and _starttime(cached[0]) == cached[1]:
-            pid, mode = cached[0], cached[2]
-        else:
-            try:
-                info = client.inspect_container(cid)
-            except Exception as exc:
-                if getattr(exc, "status_code", None) == 404:  # removed between list and inspect
-                    return None
-                raise
-            state = info.get("State") or {}
-            pid = int(state.get("Pid") or 0)
-            if not pid or not state.get("Running"):
+            return container_from_api(item, pid=cached[0], network_mode=cached[2])
+        try:
+            info = client.inspect_container(cid)
+        except Exception as exc:
+            if getattr(exc, "status_code", None) == 404:  # removed between list and inspect
                 return None
-            mode = (info.get("HostConfig") or {}).get("NetworkMode") or ""
-            start = _starttime(pid)
+            raise
+        c = container_from_api(item, info)
+        if c is not None:
+            start = _starttime(c.pid)
             if start is not None:
-                self._pids[cid] = (pid, start, mode)
-        names = item.get("Names") or []
-        name = (names[0] if names else cid[:12]).lstrip("/")
-        return _Container(
-            id=cid,
-            name=name,
-            image=item.get("Image") or "",
-            state=item.get("State") or "running",
-            labels=dict(item.get("Labels") or {}),
-            network_mode=mode or (item.get("HostConfig") or {}).get("NetworkMode", ""),
-            pid=pid,
-        )
+                self._pids[cid] = (c.pid, start, (info.get("HostConfig") or {}).get("NetworkMode") or "")
+        return c
 
-    @staticmethod
-    def _group(containers: list[_Container]) -> tuple[list[Annotation], int]:
+
+def container_from_api(item: dict, inspect: dict | None = None, *, pid: int = 0,
+                       network_mode: str = "") -> Container | None:
+    """A container from its ``/containers/json`` entry and its ``/containers/ID/json``
+    (``inspect``), or from the entry and what an earlier inspect gave (``pid``,
+    ``network_mode``). None for a container with no running process."""
+    if inspect is not None:
+        state = inspect.get("State") or {}
+        pid = int(state.get("Pid") or 0)
+        if not pid or not state.get("Running"):
+            return None
+        network_mode = (inspect.get("HostConfig") or {}).get("NetworkMode") or ""
+    if not pid:
+        return None
+    cid = item["Id"]
+    names = item.get("Names") or []
+    name = (names[0] if names else cid[:12]).lstrip("/")
+    return Container(
+        id=cid,
+        name=name,
+        image=item.get("Image") or "",
+        state=item.get("State") or "running",
+        labels=dict(item.get("Labels") or {}),
+        network_mode=network_mode or (item.get("HostConfig") or {}).get("NetworkMode", ""),
+        pid=pid,
+    )
+
+
+def group_containers(containers: list[Container], inode_of: Callable[[int], int | None] = ns_inode_of_pid,
+                     host_inode: int | None = None) -> tuple[list[Annotation], int]:
+    """One annotation per network namespace the containers' processes are in, and how many
+    containers were left out because their namespace could not be read.
+
+    ``inode_of`` and ``host_inode`` default to this node's /proc (the scripted source hands
+    in its own, to build its rows through this very code)."""
+    if host_inode is None:
         host_inode = ns_inode_of_pid(1) or ns_inode_of_pid(os.getpid())
-        groups: dict[int, list[_Container]] = {}
-        unreadable = 0
-        for c in containers:
-            inode = ns_inode_of_pid(c.pid)
-            if inode is None:
-                unreadable += 1
-                continue
-            groups.setdefault(inode, []).append(c)
-        anns = []
-        for inode, members in groups.items():
-            # the namespace's owner first: the pod sandbox, else the one not joining another
-            members.sort(key=lambda c: (c.k8s_container != SANDBOX, c.network_mode.startswith("container:"), c.name))
-            anns.append(_annotation(inode, members, inode == host_inode))
-        return anns, unreadable
+    groups: dict[int, list[Container]] = {}
+    unreadable = 0
+    for c in containers:
+        inode = inode_of(c.pid)
+        if inode is None:
+            unreadable += 1
+            continue
+        groups.setdefault(inode, []).append(c)
+    anns = []
+    for inode, members in groups.items():
+        # the namespace's owner first: the pod sandbox, else the one not joining another
+        members.sort(key=lambda c: (c.k8s_container != SANDBOX, c.network_mode.startswith("container:"), c.name))
+        anns.append(_annotation(inode, members, inode == host_inode))
+    return anns, unreadable
 
 
-def _pod_of(c: _Container) -> str:
-    pod, ns = c.labels.get(POD_NAME, ""), c.labels.get(POD_NAMESPACE, "")
-    return f"{ns}/{pod}" if pod and ns else pod
+def status_note(running: int, unreadable: int) -> str:
+    note = f"{running} running container{'s' if running != 1 else ''}"
+    if unreadable:
+        note += f"; {unreadable} not shown: their namespaces are unreadable (not root?)"
+    return note
 
 
-def _annotation(inode: int, members: list[_Container], is_host: bool) -> Annotation:
+def _pod_of(c: Container) -> str:
+    return pod_row_name(c.labels.get(POD_NAMESPACE, ""), c.labels.get(POD_NAME, ""))
+
+
+def _annotation(inode: int, members: list[Container], is_host: bool) -> Annotation:
     refs = tuple(c.ref() for c in members)
     owner = members[0]
     if is_host:
@@ -258,8 +285,7 @@ def _annotation(inode: int, members: list[_Container], is_host: bool) -> Annotat
             if not k.startswith(_PER_CONTAINER):
                 labels.setdefault(k, v)
     if pod:
-        name = f"{k8s_ns}/{pod}" if k8s_ns else pod
-        return Annotation(inode=inode, pid=owner.pid, kind="pod", name=name, pod=pod, k8s_namespace=k8s_ns,
+        return Annotation(inode=inode, pid=owner.pid, kind="pod", name=pod_row_name(k8s_ns, pod), pod=pod, k8s_namespace=k8s_ns,
                           labels=tuple(sorted(labels.items())), containers=refs)
     return Annotation(inode=inode, pid=owner.pid, kind="container", name=owner.name,
                       aliases=tuple(c.name for c in members[1:]), labels=tuple(sorted(labels.items())),

@@ -24,11 +24,13 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..namespaces import Annotation, ContainerRef, SourceStatus
+from ..namespaces import Annotation, ContainerRef, SourceStatus, pod_row_name
 
-__all__ = ["KubeletSource", "PodDir", "pod_uid_from_cgroup", "parse_pod_dir"]
+__all__ = ["KubeletSource", "PodDir", "count_pod_process", "pod_annotations", "pod_uid_from_cgroup", "parse_pod_dir",
+           "pods_from_dirs", "status_note"]
 
 POD_UID_LABEL = "io.kubernetes.pod.uid"
 
@@ -92,18 +94,17 @@ class KubeletSource:
             return {}, f"{self.pod_log_root} missing"
         except OSError as exc:
             return {}, f"cannot read {self.pod_log_root}: {exc.strerror}"
-        pods: dict[str, PodDir] = {}
+        dirs = []
         for entry in entries:
-            parsed = parse_pod_dir(entry)
-            if parsed is None:
+            if parse_pod_dir(entry) is None:
                 continue
             try:
                 containers = tuple(sorted(c for c in os.listdir(os.path.join(self.pod_log_root, entry))
                                           if os.path.isdir(os.path.join(self.pod_log_root, entry, c))))
             except OSError:
                 containers = ()
-            pods[_uid_key(parsed[2])] = PodDir(*parsed, containers)
-        return pods, ""
+            dirs.append((entry, containers))
+        return pods_from_dirs(dirs), ""
 
     def _inode(self, pid: str) -> int | None:
         try:
@@ -152,8 +153,7 @@ class KubeletSource:
                 self._uids[key] = uid
             if uid is None:
                 continue
-            counts, first = found.setdefault(inode, (Counter(), int(pid)))
-            counts[uid] += 1
+            count_pod_process(found, inode, int(pid), uid)
         return found
 
     def netns_by_inode(self) -> dict[int, str]:
@@ -179,43 +179,73 @@ class KubeletSource:
             self._status = SourceStatus(self.name, False, f"no kubelet pods on this node ({reason}, no kubepods cgroups)",
                                         absent=True)
             return []
-        netns = self.netns_by_inode()
-        anns: list[Annotation] = []
-        named = unnamed = 0
-        for inode, (counts, pid) in found.items():
-            uids = [uid for uid, _ in counts.most_common()]
-            if inode == host_inode:
-                # host-network pods: names on the host row, which stays "host"
-                aliases = tuple(self._pod_name(pods, uid) for uid in uids)
-                anns.append(Annotation(inode=inode, kind="container", aliases=aliases))
-                continue
-            uid = uids[0]
-            pod = pods.get(_uid_key(uid))
-            named += pod is not None
-            unnamed += pod is None
-            containers = tuple(ContainerRef(c, runtime="kubelet", k8s_container=c) for c in pod.containers) if pod else ()
-            path = os.path.join(self.netns_root, netns[inode]) if inode in netns else None
-            anns.append(Annotation(
-                inode=inode,
-                pid=pid,
-                kind="pod",
-                name=self._pod_name(pods, uid),
-                aliases=tuple(self._pod_name(pods, u) for u in uids[1:]),
-                pod=pod.name if pod else "",
-                k8s_namespace=pod.namespace if pod else "",
-                labels=((POD_UID_LABEL, uid),),
-                containers=containers,
-                path=path,
-            ))
-        note = f"{named} pod namespace{'s' if named != 1 else ''} named from cgroups and {self.pod_log_root}"
-        if unnamed:
-            note += f"; {unnamed} known only by pod UID (no log directory)"
-        if problem:
-            note += f"; {problem}"
-        self._status = SourceStatus(self.name, True, note)
+        anns, named, unnamed = pod_annotations(pods, found, self.netns_by_inode(), host_inode, self.netns_root)
+        self._status = SourceStatus(self.name, True, status_note(named, unnamed, self.pod_log_root, problem))
         return anns
 
-    @staticmethod
-    def _pod_name(pods: dict[str, PodDir], uid: str) -> str:
+
+def pods_from_dirs(dirs: Iterable[tuple[str, tuple[str, ...]]]) -> dict[str, PodDir]:
+    """``[(log dir name, its container dirs)]`` -> {uid key: PodDir}; other names are skipped."""
+    pods: dict[str, PodDir] = {}
+    for entry, containers in dirs:
+        parsed = parse_pod_dir(entry)
+        if parsed is not None:
+            pods[_uid_key(parsed[2])] = PodDir(*parsed, containers)
+    return pods
+
+
+def count_pod_process(found: dict[int, tuple[Counter[str], int]], inode: int, pid: int, uid: str) -> None:
+    """One process of pod ``uid`` seen in netns ``inode`` (the first one seen is the row's pid)."""
+    counts, _first = found.setdefault(inode, (Counter(), pid))
+    counts[uid] += 1
+
+
+def pod_annotations(pods: dict[str, PodDir], found: dict[int, tuple[Counter[str], int]], netns: dict[int, str],
+                    host_inode: int | None, netns_root: str = "/run/netns") -> tuple[list[Annotation], int, int]:
+    """What the node's files say, as annotations: (annotations, pods named, pods known by UID only).
+
+    ``pods``: :meth:`KubeletSource.pod_dirs`; ``found``: :meth:`KubeletSource.pod_processes`;
+    ``netns``: :meth:`KubeletSource.netns_by_inode`. Pure, so the scripted source builds its
+    pods through it too."""
+    anns: list[Annotation] = []
+    named = unnamed = 0
+    for inode, (counts, pid) in found.items():
+        uids = [uid for uid, _ in counts.most_common()]
+        if inode == host_inode:
+            # host-network pods: names on the host row, which stays "host"
+            aliases = tuple(_pod_name(pods, uid) for uid in uids)
+            anns.append(Annotation(inode=inode, kind="container", aliases=aliases))
+            continue
+        uid = uids[0]
         pod = pods.get(_uid_key(uid))
-        return f"{pod.namespace}/{pod.name}" if pod else f"pod {uid}"
+        named += pod is not None
+        unnamed += pod is None
+        containers = tuple(ContainerRef(c, runtime="kubelet", k8s_container=c) for c in pod.containers) if pod else ()
+        path = os.path.join(netns_root, netns[inode]) if inode in netns else None
+        anns.append(Annotation(
+            inode=inode,
+            pid=pid,
+            kind="pod",
+            name=_pod_name(pods, uid),
+            aliases=tuple(_pod_name(pods, u) for u in uids[1:]),
+            pod=pod.name if pod else "",
+            k8s_namespace=pod.namespace if pod else "",
+            labels=((POD_UID_LABEL, uid),),
+            containers=containers,
+            path=path,
+        ))
+    return anns, named, unnamed
+
+
+def status_note(named: int, unnamed: int, pod_log_root: str, problem: str = "") -> str:
+    note = f"{named} pod namespace{'s' if named != 1 else ''} named from cgroups and {pod_log_root}"
+    if unnamed:
+        note += f"; {unnamed} known only by pod UID (no log directory)"
+    if problem:
+        note += f"; {problem}"
+    return note
+
+
+def _pod_name(pods: dict[str, PodDir], uid: str) -> str:
+    pod = pods.get(_uid_key(uid))
+    return pod_row_name(pod.namespace, pod.name) if pod else f"pod {uid}"
