@@ -24,3 +24,25 @@ else:
             os.environ["LD_LIBRARY_PATH"] = ":".join(_rest)
         else:
             del os.environ["LD_LIBRARY_PATH"]
+
+# Ctrl+C at a terminal sends SIGINT to the whole foreground process group: to the bootloader
+# and to this process. The bootloader forwards its copy here, so one Ctrl+C arrives twice and
+# the second KeyboardInterrupt lands in the middle of the cleanup the first one started
+# (capture lost its summary that way). Count signals that arrive within a quarter second of
+# each other as one. A signal sent to the bootloader alone (docker stop, kill PID) still
+# arrives exactly once: forwarded.
+import signal  # noqa: E402
+import time  # noqa: E402
+
+if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    _last_sigint = float("-inf")
+
+    def _one_sigint_per_ctrl_c(signum, frame):  # type: ignore[no-untyped-def]
+        global _last_sigint
+        now = time.monotonic()
+        if now - _last_sigint < 0.25:
+            return
+        _last_sigint = now
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, _one_sigint_per_ctrl_c)
