@@ -41,7 +41,10 @@ if ! "$venv/bin/pip" install -q --disable-pip-version-check "${requirements[@]}"
 fi
 
 # the version and commit, baked in: the executable cannot ask git on the node
-commit=${SYNSCOPE_COMMIT:-$("$python" -c 'import sys; from tui.version import git_commit; print(git_commit(sys.argv[1]) or "unknown")' "$root")}
+commit=${SYNSCOPE_COMMIT:-$("$python" -c '
+import sys
+from tui.version import BUILD_PATHS, git_commit
+print(git_commit(sys.argv[1], BUILD_PATHS) or "unknown")' "$root")}
 version=$("$python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
 gen="$work/gen"
 mkdir -p "$gen"

@@ -9,7 +9,7 @@ Three forms, three honest sources for the commit:
 * anything else (a ``pip install .`` copy in site-packages, a tarball): "unknown".
 
 ``-dirty`` after a commit means the files that make the program (``tui/``, ``widgets/``,
-``pyproject.toml``) differ from that commit. Only ``--version`` runs this: a normal start
+``pyproject.toml``, and for a build ``scripts/``) differ from that commit. Only ``--version`` runs this: a normal start
 never calls git.
 """
 
@@ -23,8 +23,9 @@ import sys
 from dataclasses import dataclass
 
 UNKNOWN = "unknown"
-# the paths whose content makes the program: scripts/build-onefile.sh uses the same list
+# the paths whose content makes the program; a single-file build also depends on scripts/
 PROGRAM_PATHS = ("tui", "widgets", "pyproject.toml")
+BUILD_PATHS = (*PROGRAM_PATHS, "scripts")
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,9 @@ def _pyproject_version(work_tree: str) -> str:
         return _installed_version()
 
 
-def git_commit(work_tree: str) -> str | None:
-    """The short commit of ``work_tree`` (with ``-dirty`` when the program's files changed), or
-    None when it is not a synscope work tree or git is missing."""
+def git_commit(work_tree: str, paths: tuple[str, ...] = PROGRAM_PATHS) -> str | None:
+    """The short commit of ``work_tree`` (with ``-dirty`` when files under ``paths`` differ from
+    it), or None when it is not a synscope work tree or git is missing."""
     if not os.path.isfile(os.path.join(work_tree, "pyproject.toml")):
         return None
 
@@ -84,7 +85,7 @@ def git_commit(work_tree: str) -> str | None:
     commit = git("rev-parse", "--short=12", "HEAD")
     if not commit:
         return None
-    changed = git("status", "--porcelain", "--", *PROGRAM_PATHS)
+    changed = git("status", "--porcelain", "--", *paths)
     return f"{commit}-dirty" if changed else commit
 
 
