@@ -189,7 +189,8 @@ def test_kubectl_debug_shape_sees_through_the_host_mount(docker_engine, image, h
     """Privileged, host pid/net/ipc, the node's / at /host: the image's links find /run/netns."""
     ns = host_lab.add("kdbg")
     out = docker(docker_engine, "run", "--rm", *privileged_args(), "--pid=host", "--net=host", "--ipc=host",
-                 "-v", "/:/host:ro", "-e", f"DOCKER_HOST=unix:///host{docker_engine.sock}",
+                 "-v", "/:/host:ro",  # kubectl mounts it read-write; synscope writes nothing, nor does this test
+                 "-e", f"DOCKER_HOST=unix:///host{docker_engine.sock}",
                  image, "snapshot", "--json", "--interval", "0.5")
     assert out.returncode == 0, out.stderr
     seen = snapshot_records(out.stdout)
