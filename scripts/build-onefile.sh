@@ -56,7 +56,9 @@ FORM = "onefile"
 EOF
 
 start=$(date +%s)
-SYNSCOPE_ROOT="$root" SYNSCOPE_GEN="$gen" "$venv/bin/pyinstaller" --noconfirm --log-level WARN \
+# --clean: no analysis carried over from an earlier build (of another checkout, perhaps): the
+# file is made from what is on disk now, for ~5 s more
+SYNSCOPE_ROOT="$root" SYNSCOPE_GEN="$gen" "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath "$dist" --workpath "$work/pyinstaller" "$root/scripts/synscope-onefile.spec" \
   >"$work/pyinstaller.log" 2>&1 || { cat "$work/pyinstaller.log" >&2; echo "build-onefile: PyInstaller failed (log above)" >&2; exit 1; }
 
