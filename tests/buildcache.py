@@ -7,10 +7,11 @@
 * The image's base rootfs (scripts/build-base-rootfs.sh, mmdebstrap), kept under a hash of
   that script.
 
-The cache is ``$SYNSCOPE_TEST_CACHE``, else /var/cache/synscope-test. A fresh machine simply
-builds (about a minute for the executable, half a minute for the rootfs). Builds are made in
-a temp dir and renamed into place under a lock, so two suites sharing the machine neither
-race nor see half a build. Nothing is written into the checkout.
+The cache is ``$SYNSCOPE_TEST_CACHE``, else /var/cache/synscope-test; it keeps the three
+executables used last. A fresh machine simply builds (about a minute for the executable,
+half a minute for the rootfs). Builds are made in a temp dir and renamed into place under a
+lock, so two suites sharing the machine neither race nor see half a build. Nothing is
+written into the checkout.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def onefile_path() -> Path:
     target = cache / "onefile" / key / "synscope"
     with _locked(cache / "onefile.lock"):
         if target.exists():
+            os.utime(target.parent)  # recently used: the last to be pruned
             return target
         tmp = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache))
         try:
@@ -87,7 +89,17 @@ def onefile_path() -> Path:
             os.replace(tmp / "synscope", target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        _keep_newest(cache / "onefile", KEEP_BUILDS)
     return target
+
+
+KEEP_BUILDS = 3  # ~27 MB each: the current sources' and two more (another branch, a revert)
+
+
+def _keep_newest(directory: Path, n: int) -> None:
+    builds = sorted(directory.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in builds[n:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def base_rootfs_path() -> Path:
