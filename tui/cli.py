@@ -8,6 +8,7 @@ import os
 import sys
 
 from tui.commands.argtypes import MAX_INTERVAL, seconds
+from tui.version import VersionAction
 
 # subcommand -> module exposing add_parser(subparsers) (which sets func=run on its parser)
 COMMANDS = {
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # default None: a subcommand's own --interval/--ns use SUPPRESS, so either place works
     # (`synscope --ns web snapshot` and `synscope snapshot --ns web`); main() fills defaults
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--interval", type=seconds(MAX_INTERVAL), default=None, metavar="S",
                         help="sampling interval in seconds (default 1)")
     parser.add_argument("--ns", default=None, metavar="FILTER", help="show only namespaces matching FILTER (name, pod, k8s namespace, label)")

@@ -1,0 +1,1 @@
+"""Headless subcommands (snapshot, diagnose, capture); tui.cli imports each by name."""
