@@ -66,6 +66,8 @@ async def test_preview_shows_values_copies_and_saves(tmp_path):
         # every finding's confidence: its level in the summary, level and why beside the proposal
         assert "confidence high" in str(screen.query_one("#sysctl-findings").render())
         assert "confidence: high — port 8080 is full at somaxconn" in detail
+        # a finding with no proposal is in the (scrollable) detail too: the summary may be cut short
+        assert "other findings (no sysctl):\nWARNING: Retransmits: loss on the path, not a sysctl" in detail
 
         await pilot.press("c")
         assert "## net.core.somaxconn: 37 -> 4096" in app.clipboard

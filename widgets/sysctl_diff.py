@@ -128,4 +128,14 @@ def proposal_detail(p: Proposal | None, ns: NetNS, findings: Sequence[Finding] =
             t.append("\nalso (not sysctls):\n", style="bold")
             for a in f.advice:
                 t.append(f"  - {a}\n")
+    # the findings that propose nothing are read here too: the summary above may be cut short
+    others = [f for f in findings if not f.proposals]
+    if others:
+        t.append("\nother findings (no sysctl):\n", style="bold")
+    for f in others:
+        t.append(f"{f.severity.upper()}: {f.title}\n", style="bold")
+        t.append(f"  {f.evidence_text()}; {f.confidence_text()}\n", style="dim")
+        t.append(f"  {f.explanation}\n")
+        for a in f.advice:
+            t.append(f"  - {a}\n")
     return t
