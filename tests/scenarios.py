@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))  # as a script: nethelpers
 sys.path.insert(0, str(Path(__file__).parent.parent))  # as a script: the tui package
 
-from nethelpers import NetnsLab, ip, wait_for
+from nethelpers import NetnsLab, ip, wait_for, wire_sized
 
 from tui.core.counters import parse_proc_net
 from tui.core.history import NsHistory
@@ -371,6 +371,8 @@ def random_loss(scene: Scene) -> list[NsOutcome]:
     rcv = scene.add("receiver")
     snd = scene.add("sender", {"path-loss"})
     scene.lab.veth(rcv, "198.51.100.1/24", snd, "198.51.100.2/24")
+    for ns in (rcv, snd):
+        wire_sized(ns)  # 20 % of the segments, not of 64 KB super-packets
     receiver = started(scene.lab.python(rcv, BULK_RECEIVER, stdout=subprocess.PIPE, text=True))
     sender = started(scene.lab.python(snd, BULK_SENDER, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True),
                      "connected")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import subprocess
 
+from nethelpers import wire_sized
+
 from tui.core.history import NsHistory
 from tui.core.namespaces import NetNS, ns_inode_of_path
 from tui.core.rules import diagnose_namespace
@@ -43,6 +45,7 @@ print(n, flush=True)
 def test_random_loss_is_path_loss_not_a_sysctl(lab):
     snd, rcv = lab.add("ls"), lab.add("lr")
     lab.veth(snd, "198.51.100.1/24", rcv, "198.51.100.2/24")
+    wire_sized(snd)  # 10 % of ~2900 segments, not of ~125 super-packets
     subprocess.run(["ip", "netns", "exec", rcv, "iptables", "-A", "INPUT", "-p", "tcp", "-m", "statistic", "--mode", "random",
                     "--probability", "0.1", "-j", "DROP"], check=True)
     path = f"/run/netns/{snd}"
@@ -59,10 +62,12 @@ def test_random_loss_is_path_loss_not_a_sysctl(lab):
         h = NsHistory()
         h.ingest(0.0, sample())
         receiver = lab.python(rcv, RECEIVER, stdout=subprocess.PIPE, text=True)
-        receiver.communicate(timeout=60)
+        got, _ = receiver.communicate(timeout=60)
         h.ingest(10.0, sample())
         d = diagnose_namespace(ns, h, reader=reader, host=host_netns())
-        f = next(f for f in d.findings if f.id == "path-loss")
+        moved = {k: h.total_delta(k) for k in h.moved()}
+        f = next((f for f in d.findings if f.id == "path-loss"), None)
+        assert f is not None, (got, [x.id for x in d.findings], moved)
         assert f.not_a_sysctl and f.proposals == ()
         assert h.total_delta("Tcp.RetransSegs") > 0 and "RetransSegs +" in f.evidence_text()
         assert "no sysctl fixes it" in f.explanation
@@ -149,7 +154,7 @@ def test_lost_handshakes_make_challenge_acks_but_no_timestamp_finding(lab):
             ids = {f.id for f in d.findings}
             assert not ids & {"nat-timestamps", "timestamp-rejects", "tw-recycle"}, (name, ids)
             assert "net.ipv4.tcp_timestamps" not in {p.key for p in d.proposals}
-            if name == cli:
-                assert "path-loss" in ids  # what it is: loss on the path
+            # (whether path-loss fires here depends on how many of the few segments were lost:
+            # not asserted; the matrix's loss scenario pins that down)
     finally:
         reader.close()
