@@ -704,8 +704,8 @@ def _path_loss(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def
         confidence, why = "high", (f"{ratio:.1%} of {sent} segments retransmitted (at least {RETRANS_RATIO:.0%} of "
                                    f"{MIN_OUTSEGS}), SYN retransmits left out")
     elif retr >= 10:
-        confidence, why = "medium", (f"{retr} data retransmits with {timeouts} timeouts, but too few segments sent "
-                                     f"({sent}) for a share to mean much")
+        confidence, why = "medium", (f"{retr} data retransmits and {timeouts} timeouts (stalls), but the share "
+                                     f"({ratio:.0%}) rests on {sent} segments, fewer than the {MIN_OUTSEGS} a storm needs")
     else:
         confidence, why = "low", f"only {retr} data retransmit(s): one lost packet (a FIN, a last segment) looks the same"
     return Finding("path-loss", severity, "Retransmits and timeouts: loss on the path, not a sysctl",
