@@ -460,6 +460,9 @@ def test_every_finding_states_its_confidence_and_why():
             assert f.confidence in CONFIDENCE_LEVELS and len(f.confidence_why) > 20, (f.id, deltas, state, socks)
             d = f.as_dict()
             assert (d["confidence"], d["confidence_why"]) == (f.confidence, f.confidence_why)
+            # no value that was not read shows up as "None" in what the user reads
+            for text in (f.title, f.explanation, f.confidence_why, *f.advice, *(p.why for p in f.proposals)):
+                assert "None" not in text, (f.id, text)
             # a high-risk proposal only with high confidence
             assert all(f.confidence == "high" for p in f.proposals if p.risk.startswith("high")), f
     assert seen == {"tw-recycle", "nat-timestamps", "timestamp-rejects", "accept-queue", "syn-queue",

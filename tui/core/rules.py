@@ -210,7 +210,8 @@ def _tw_recycle(deltas, state, window) -> Finding | None:  # type: ignore[no-unt
     recycle = state.value("net.ipv4.tcp_tw_recycle") if state else None
     ts = state.value("net.ipv4.tcp_timestamps") if state else None
     ev = _ev(deltas, "TcpExt.PAWSPassive", "TcpExt.ListenDrops", "TcpExt.DelayedACKs", "TcpExt.TCPSynRetrans")
-    known = f"tcp_tw_recycle={recycle}, tcp_timestamps={ts}" if state else "sysctls not read"
+    known = (f"tcp_tw_recycle={recycle if recycle is not None else '(absent)'}, "
+             f"tcp_timestamps={ts if ts is not None else '(absent)'}") if state else "sysctls not read"
     explanation = (
         f"PAWSPassive (+{paws}) and ListenDrops (+{drops}) grow together{_w(window)} ({known}). With "
         "tcp_tw_recycle=1 the kernel remembers the last timestamp per source IP for 60 s and drops any SYN "
@@ -390,7 +391,7 @@ def _accept_queue(deltas, state, window, sockets) -> Finding | None:  # type: ig
     for s in capped[:MAX_NAMED]:
         advice.append(f"port {s.port}: backlog {s.backlog} is capped by somaxconn; raise somaxconn, make sure the "
                       "application asks for at least as much, then restart it so it calls listen() again")
-    if sockets is None or not known:
+    if sockets is None or not known or somax is None:
         advice.append("`ss -ltn` in the namespace shows each listener's backlog (Send-Q): if it equals "
                       "net.core.somaxconn, raise somaxconn; if it is lower, raise the application's backlog")
     advice.append("a full accept queue usually means a slow or stuck application: check its worker count and latency")
@@ -450,7 +451,7 @@ def _listener_limits(sockets: Sequence[ListenSocket] | None, somax: int | None) 
     """
     known = sorted((s for s in sockets or () if s.backlog is not None), key=lambda s: (s.backlog, s.port))
     if somax is None:
-        return [], known
+        return [], []  # without somaxconn neither kind can be told
     return [s for s in known if s.backlog >= somax], [s for s in known if s.backlog < somax]  # type: ignore[operator]
 
 
@@ -582,8 +583,10 @@ def _syn_queue(deltas, state, window, sockets) -> Finding | None:  # type: ignor
         confidence, why = "medium", (f"inferred: {quarter} ListenDrops no accept-queue or SYN-queue counter explains, "
                                      "with tcp_syncookies=0; the kernel has no counter of its own for this drop")
     elif sockets is None or somax is None or not known:
-        confidence, why = "low", (f"the kernel counted {counted}, but no listener's backlog "
-                                  + ("was read" if sockets is None or somax is None else "is there now")
+        confidence, why = "low", (f"the kernel counted {counted}, but "
+                                  + ("the listening sockets were not read" if sockets is None else
+                                     "net.core.somaxconn was not read" if somax is None else
+                                     "no listener is there now")
                                   + ": which limit the full SYN queue had is unknown")
     elif len(known) == 1:
         confidence, why = "high", (f"the kernel counted {counted}, and the only listener, port {known[0].port}, has "
