@@ -137,6 +137,20 @@ def listen_overflow(lab: NetnsLab, server_ns: str, client_ns: str, addr: str, po
     return server, client
 
 
+def wire_sized(ns: str) -> None:
+    """Make every packet leaving ns one MSS-sized segment, as on a real wire.
+
+    A veth passes TSO/GSO super-packets of up to 64 KB whole: 4 MiB crosses as ~125 packets,
+    and iptables' random drop then loses 45 segments at a time, or none. With gso_max_segs 1
+    a 4 MiB transfer is ~2900 packets, so "10 % loss" means 10 % of the segments.
+    """
+    import json
+
+    for link in json.loads(ip("-j", "-n", ns, "link", "show").stdout):
+        if link["ifname"] != "lo":
+            ip("-n", ns, "link", "set", "dev", link["ifname"], "gso_max_segs", "1")
+
+
 def wait_for(pred, timeout: float = 10.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
     """Poll pred() until truthy or timeout; returns its last value."""
     deadline = time.monotonic() + timeout

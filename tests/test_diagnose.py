@@ -122,10 +122,19 @@ def test_diagnose_cli_json_and_text(overflow_lab, monkeypatch):
     assert p["key"] == "net.core.somaxconn" and p["current"] == "37"
     assert p["commands"]["temporary"] == f"nsenter --net=/run/netns/{srv} sysctl -w net.core.somaxconn={p['proposed']}"
     assert f["sockets"][0]["port"] == 8080
+    assert f["confidence"] == "high" and "full accept queue now" in f["confidence_why"]
     text = io.StringIO()
     with redirect_stdout(text):
         assert diagnose_cmd.run(argparse.Namespace(interval=1.0, ns=srv, json=False, all=True)) == 0
     assert srv in text.getvalue()
+
+
+def test_diagnose_text_states_each_findings_confidence(overflow_lab):
+    # the fixture's own window (a later 1 s window may fall between two rounds of SYN retries)
+    _lab, _srv, ns, h, reader = overflow_lab
+    out = io.StringIO()
+    diagnose_cmd.print_text(diagnose_namespace(ns, h, reader=reader, host=host_netns()), out)
+    assert "    confidence high: sock_diag shows port 8080 (backlog 37) with a full accept queue now" in out.getvalue()
 
 
 def test_diagnose_cli_unknown_filter_is_a_clear_message(monkeypatch, capsys):

@@ -35,7 +35,7 @@ def scripted(ns_current: str = "37", host: str = "4096") -> tuple[list[Finding],
                  "ListenOverflows +72, ListenDrops +72 in 10 s; full: port 8080", "low: more memory", "accept-queue")
     f = Finding("accept-queue", "critical", "Accept queue overflow", "explained",
                 (Evidence("TcpExt.ListenOverflows", 72, ""), Evidence("TcpExt.ListenDrops", 72, "")), 10.0, (p,),
-                ("raise the app's backlog",))
+                ("raise the app's backlog",), confidence="high", confidence_why="port 8080 is full at somaxconn")
     loss = Finding("path-loss", "warning", "Retransmits: loss on the path, not a sysctl", "lossy",
                    (Evidence("Tcp.RetransSegs", 80, ""),), 10.0, (), ("capture it",), not_a_sysctl=True)
     return [f, loss], [p]
@@ -63,10 +63,17 @@ async def test_preview_shows_values_copies_and_saves(tmp_path):
         assert "securityContext" in detail and "--allowed-unsafe-sysctls" in detail
         assert "apply off" in str(screen.query_one("#sysctl-title").render())
         assert "not a sysctl" in str(screen.query_one("#sysctl-findings").render())
+        # every finding's confidence: its level in the summary, level and why beside the proposal
+        assert "confidence high" in str(screen.query_one("#sysctl-findings").render())
+        assert "confidence: high — port 8080 is full at somaxconn" in detail
+        # a finding with no proposal is in the (scrollable) detail too: the summary may be cut short
+        assert "other findings (no sysctl):\nWARNING: Retransmits: loss on the path, not a sysctl" in detail
 
         await pilot.press("c")
         assert "## net.core.somaxconn: 37 -> 4096" in app.clipboard
         assert "Accept queue overflow: ListenOverflows +72" in app.clipboard
+        assert "#   confidence high: port 8080 is full at somaxconn" in app.clipboard
+        assert "#   confidence not stated" in app.clipboard  # the scripted loss finding has none
         await pilot.press("C")
         assert app.clipboard == "nsenter --net=/proc/4242/ns/net sysctl -w net.core.somaxconn=4096"
 

@@ -73,6 +73,8 @@ def findings_summary(findings: Sequence[Finding]) -> Text:
         t.append(f" {f.severity.upper()} ", style=SEVERITY_STYLE.get(f.severity, "bold"))
         t.append(f" {f.title}", style="bold")
         t.append(f"\n  {f.evidence_text()}", style="cyan")
+        if f.confidence:
+            t.append(f"  confidence {f.confidence}", style="dim")
         if f.not_a_sysctl:
             t.append("\n  not a sysctl: ", style="bold yellow")
             t.append(f.advice[0] if f.advice else "loss on the path")
@@ -86,6 +88,7 @@ def proposal_detail(p: Proposal | None, ns: NetNS, findings: Sequence[Finding] =
         for f in findings:
             t.append(f"{f.title}\n", style="bold")
             t.append(f"{f.explanation}\n")
+            t.append(f"{f.confidence_text()}\n", style="dim")
             for a in f.advice:
                 t.append(f"  - {a}\n")
             t.append("\n")
@@ -99,7 +102,12 @@ def proposal_detail(p: Proposal | None, ns: NetNS, findings: Sequence[Finding] =
     t.append("why:  ", style="bold")
     t.append(f"{p.why}\n")
     t.append("risk: ", style="bold")
-    t.append(f"{p.risk}\n\n")
+    t.append(f"{p.risk}\n")
+    for f in findings:
+        if f.id == p.finding and f.confidence:
+            t.append("confidence: ", style="bold")
+            t.append(f"{f.confidence}" + (f" — {f.confidence_why}" if f.confidence_why else "") + "\n")
+    t.append("\n")
     t.append(f"temporary ({c.temporary_note}):\n", style="bold")
     t.append(f"  {c.temporary}\n", style="green")
     t.append(f"persistent: {c.persistent_file}\n", style="bold")
@@ -120,4 +128,14 @@ def proposal_detail(p: Proposal | None, ns: NetNS, findings: Sequence[Finding] =
             t.append("\nalso (not sysctls):\n", style="bold")
             for a in f.advice:
                 t.append(f"  - {a}\n")
+    # the findings that propose nothing are read here too: the summary above may be cut short
+    others = [f for f in findings if not f.proposals]
+    if others:
+        t.append("\nother findings (no sysctl):\n", style="bold")
+    for f in others:
+        t.append(f"{f.severity.upper()}: {f.title}\n", style="bold")
+        t.append(f"  {f.evidence_text()}; {f.confidence_text()}\n", style="dim")
+        t.append(f"  {f.explanation}\n")
+        for a in f.advice:
+            t.append(f"  - {a}\n")
     return t

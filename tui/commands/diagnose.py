@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "diagnose",
         help="watch every namespace for S seconds, then print findings and sysctl fix previews",
         description="Sample the TCP counters of every namespace twice, S seconds apart, and explain what grew: "
-        "accept/SYN queue overflows, NAT + timestamp rejects, the old tcp_tw_recycle signature, loss on the path. "
+        "accept/SYN queue overflows, NAT + timestamp rejects, the old tcp_tw_recycle signature, loss on the path, "
+        "delayed ACKs. Every finding states its confidence and why. "
         "Proposals show the namespace's and the host's current values and the exact commands; nothing is written.",
     )
     p.add_argument("--interval", type=seconds(MAX_INTERVAL), default=argparse.SUPPRESS, metavar="S", help="seconds to watch (default 5)")
@@ -74,6 +75,7 @@ def print_text(d: Diagnosis, out) -> None:  # type: ignore[no-untyped-def]
     for f in d.findings:
         print(f"  {f.severity.upper()}: {f.title}", file=out)
         print(f"    evidence: {f.evidence_text()}", file=out)
+        print(f"    {f.confidence_text()}", file=out)
         print(f"    {f.explanation}", file=out)
         if f.sockets:
             socks = ", ".join(f"{s.endpoint} queue {s.accept_queue}/{s.backlog}" for s in f.sockets)

@@ -8,11 +8,17 @@ Rules (each says which counters moved and by how much):
 
 * ``tw-recycle``   old kernels: PAWSPassive and ListenDrops growing together with
   tcp_tw_recycle=1 and tcp_timestamps=1 -> set tcp_tw_recycle=0 (the seed incident).
-* ``nat-timestamps`` modern kernels: PAWSTimewait / TCPSYNChallenge / PAWSEstab /
-  TSEcrRejected growing: SYNs from NATed clients meet TIME_WAIT sockets with older
-  timestamps. Options with trade-offs; tcp_tw_recycle is named as removed in 4.12.
-* ``accept-queue`` ListenOverflows ~ ListenDrops -> somaxconn and the app's backlog; names
-  the listeners at/near their backlog.
+* ``nat-timestamps`` modern kernels: PAWSTimewait growing at least NAT_MIN_REJECTS times and
+  NAT_MIN_RATE per second: SYNs from NATed clients meet TIME_WAIT sockets with older
+  timestamps. Options with trade-offs, tcp_timestamps=0 (high risk) only as the last;
+  tcp_tw_recycle is named as removed in 4.12.
+* ``timestamp-rejects`` weaker timestamp evidence (a few PAWSTimewait, or PAWSEstab /
+  PAWSActive / TSEcrRejected alone): an info note, no proposal. Challenge ACKs alone
+  (TCPSYNChallenge, TCPChallengeACK) are no finding: RFC 5961 sends them for many reasons
+  (a duplicate SYN-ACK after a lost ACK, a peer that restarted).
+* ``accept-queue`` ListenOverflows ~ ListenDrops -> the limit of the listener that overflows:
+  somaxconn only when it caps that listener's backlog (sock_diag shows min(listen() backlog,
+  somaxconn)), otherwise the application's own backlog, and no sysctl.
 * ``syn-queue``    TCPReqQFullDrop / TCPReqQFullDoCookies / SyncookiesSent -> the listener's
   backlog (its SYN queue limit): the application's listen() backlog, somaxconn when it caps
   it, tcp_syncookies=1 if off. tcp_max_syn_backlog only as an option while syncookies are off
@@ -21,8 +27,12 @@ Rules (each says which counters moved and by how much):
   are made -> the server (or something on the way) drops the SYNs: look there, not a sysctl.
 * ``path-loss``    retransmit storms (RetransSegs, TCPTimeouts against OutSegs, SYN
   retransmits discounted), delayed ACKs with stalls -> loss on the path: not a sysctl.
+* ``delayed-acks`` DelayedACKs at least DELACK_MIN and DELACK_MIN_RATE per second: an info
+  note — normal on their own, a side effect next to SYN drops or loss, and the Nagle +
+  delayed-ACK stall of small writes (TCP_NODELAY, or ``ip route … quickack 1``).
 
-Rules never propose a key the namespace's kernel does not have.
+Every finding states its confidence (high / medium / low) and why. Rules never propose a key
+the namespace's kernel does not have.
 """
 
 from __future__ import annotations
@@ -34,11 +44,26 @@ from .catalog import info
 from .history import NsHistory
 from .namespaces import NetNS
 from .nsexec import NamespaceGone
+from .routes import Route, quickack_supported, routes_of
 from .sampler import NetnsReader
 from .sockets import ListenSocket, listening_sockets
-from .sysctl import Proposal, SysctlState, read_sysctls
+from .sysctl import Proposal, SysctlState, nsenter_prefix, read_sysctls
 
-__all__ = ["Diagnosis", "Evidence", "Finding", "diagnose_namespace", "SEVERITY_ORDER", "deltas_from_history", "diagnose", "proposals_of"]
+__all__ = [
+    "CONFIDENCE_LEVELS",
+    "DELACK_MIN",
+    "DELACK_MIN_RATE",
+    "Diagnosis",
+    "Evidence",
+    "Finding",
+    "NAT_MIN_RATE",
+    "NAT_MIN_REJECTS",
+    "SEVERITY_ORDER",
+    "deltas_from_history",
+    "diagnose",
+    "diagnose_namespace",
+    "proposals_of",
+]
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -47,6 +72,16 @@ SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 RETRANS_RATIO = 0.02  # RetransSegs / OutSegs
 MIN_OUTSEGS = 200  # below this a ratio means little
 NEAR_FULL = 0.8  # accept queue at 80 % of its backlog counts as "near"
+# tcp_timestamps=0 is a high-risk change: it is proposed only on this much PAWSTimewait in
+# the window, at this rate at least (a handful of rejects has other causes than NAT)
+NAT_MIN_REJECTS = 5
+NAT_MIN_RATE = 0.1  # per second: 6 a minute
+# delayed ACKs: an idle namespace's few (an ssh keystroke, a health check) are not a finding
+DELACK_MIN = 20
+DELACK_MIN_RATE = 0.2  # per second, over the window: 12 a minute
+MIN_SYN_RETRANS = 3  # fewer retransmitted SYNs look the same as one lost packet
+MAX_ROUTES = 4  # routes given a quickack command in the delayed-ack finding
+CONFIDENCE_LEVELS = ("high", "medium", "low")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +107,13 @@ class Finding:
     advice: tuple[str, ...] = ()  # what to do that is not a sysctl
     sockets: tuple[ListenSocket, ...] = ()
     not_a_sysctl: bool = False
+    confidence: str = ""  # high | medium | low: how sure the finding is of its story
+    confidence_why: str = ""  # what that rests on, or what it cannot see
+
+    def confidence_text(self) -> str:
+        if not self.confidence:
+            return "confidence not stated"
+        return f"confidence {self.confidence}" + (f": {self.confidence_why}" if self.confidence_why else "")
 
     def evidence_text(self) -> str:
         w = f" in {self.window:.0f} s" if self.window else ""
@@ -104,6 +146,8 @@ class Finding:
                 for s in self.sockets
             ],
             "not_a_sysctl": self.not_a_sysctl,
+            "confidence": self.confidence,
+            "confidence_why": self.confidence_why,
         }
 
 
@@ -147,6 +191,15 @@ def _w(window: float | None) -> str:
     return f" in {window:.0f} s" if window else ""
 
 
+def _rate(n: int, window: float | None) -> float | None:
+    return n / window if window else None
+
+
+def _per_s(n: int, window: float | None) -> str:
+    r = _rate(n, window)
+    return f" ({r:.1f}/s)" if r is not None else ""
+
+
 # --------------------------------------------------------------------------- rules
 
 
@@ -157,7 +210,8 @@ def _tw_recycle(deltas, state, window) -> Finding | None:  # type: ignore[no-unt
     recycle = state.value("net.ipv4.tcp_tw_recycle") if state else None
     ts = state.value("net.ipv4.tcp_timestamps") if state else None
     ev = _ev(deltas, "TcpExt.PAWSPassive", "TcpExt.ListenDrops", "TcpExt.DelayedACKs", "TcpExt.TCPSynRetrans")
-    known = f"tcp_tw_recycle={recycle}, tcp_timestamps={ts}" if state else "sysctls not read"
+    known = (f"tcp_tw_recycle={recycle if recycle is not None else '(absent)'}, "
+             f"tcp_timestamps={ts if ts is not None else '(absent)'}") if state else "sysctls not read"
     explanation = (
         f"PAWSPassive (+{paws}) and ListenDrops (+{drops}) grow together{_w(window)} ({known}). With "
         "tcp_tw_recycle=1 the kernel remembers the last timestamp per source IP for 60 s and drops any SYN "
@@ -176,25 +230,48 @@ def _tw_recycle(deltas, state, window) -> Finding | None:  # type: ignore[no-unt
     advice = ()
     if state is not None and recycle is None:
         advice = ("this kernel has no tcp_tw_recycle (removed in 4.12): these counters come from another kernel or a recording",)
+        confidence, why = "low", "this kernel has no tcp_tw_recycle, so it cannot have counted these rejects itself"
+    elif state is None:
+        confidence, why = "medium", "PAWSPassive moved with ListenDrops, but the sysctls were not read to confirm tcp_tw_recycle=1"
+    elif recycle == "1" and ts == "1" and paws >= NAT_MIN_REJECTS:
+        confidence, why = "high", (f"the kernel counted {paws} SYNs rejected by tcp_tw_recycle's per-host timestamp check "
+                                   "(PAWSPassive counts nothing else), with tcp_tw_recycle=1 and tcp_timestamps=1 here")
+    elif recycle == "1":
+        confidence, why = "medium", (f"tcp_tw_recycle=1 here, but only {paws} rejects (fewer than {NAT_MIN_REJECTS})"
+                                     + ("" if ts == "1" else f" and tcp_timestamps={ts}"))
+    else:
+        confidence, why = "medium", (f"tcp_tw_recycle={recycle} now: the rejects were counted while it was on "
+                                     "(it was changed in the window?)")
     return Finding("tw-recycle", severity, "SYNs rejected on timestamps: tcp_tw_recycle behind NAT (the seed incident)",
-                   explanation, ev, window, tuple(props), advice)
+                   explanation, ev, window, tuple(props), advice, confidence=confidence, confidence_why=why)
+
+
+# counters that say the kernel rejected a packet on its TCP timestamp (PAWSPassive: tw-recycle)
+TIMESTAMP_REJECTS = ("TcpExt.PAWSTimewait", "TcpExt.PAWSEstab", "TcpExt.PAWSActive", "TcpExt.TSEcrRejected")
+# shown beside them, never enough on their own: challenge ACKs have many causes (RFC 5961)
+TIMESTAMP_CONTEXT = ("TcpExt.PAWSOldAck", "TcpExt.TCPSYNChallenge", "TcpExt.TCPChallengeACK", "TcpExt.TCPSynRetrans",
+                     "TcpExt.TCPACKSkippedPAWS", "TcpExt.TCPACKSkippedTimeWait", "TcpExt.TCPACKSkippedChallenge")
 
 
 def _nat_timestamps(deltas, state, window, kernel_keys) -> Finding | None:  # type: ignore[no-untyped-def]
-    keys = ("TcpExt.PAWSTimewait", "TcpExt.TCPSYNChallenge", "TcpExt.PAWSEstab", "TcpExt.TSEcrRejected", "TcpExt.PAWSOldAck")
-    if not any(_d(deltas, k) for k in keys):
-        return None
     if _d(deltas, "TcpExt.PAWSPassive"):
         return None  # the old-kernel rule explains it
+    rejects = sum(_d(deltas, k) for k in TIMESTAMP_REJECTS)
+    if not rejects:
+        return None  # challenge ACKs or PAWSOldAck alone: too many other causes to name one
     tw = _d(deltas, "TcpExt.PAWSTimewait")
-    ev = _ev(deltas, *keys, "TcpExt.TCPChallengeACK", "TcpExt.TCPSynRetrans", "TcpExt.TCPACKSkippedPAWS",
-             "TcpExt.TCPACKSkippedTimeWait", "TcpExt.TCPACKSkippedChallenge")
+    ev = _ev(deltas, *TIMESTAMP_REJECTS, *TIMESTAMP_CONTEXT)
     has_recycle = state.has("net.ipv4.tcp_tw_recycle") if state else ("TcpExt.PAWSPassive" in kernel_keys)
+    tw_rate = _rate(tw, window)
+    strong = tw >= NAT_MIN_REJECTS and tw_rate is not None and tw_rate >= NAT_MIN_RATE
+    removed = ("net.ipv4.tcp_tw_recycle does not exist on this kernel (removed in Linux 4.12): old advice "
+               "to change it does not apply here")
+    if not strong:
+        return _timestamp_rejects(deltas, ev, window, rejects, tw, has_recycle, removed)
     explanation = (
-        f"Packets were rejected on TCP timestamps{_w(window)}"
-        + (f": {tw} SYNs met a TIME_WAIT socket of an earlier connection on the same address and port, "
-           "carrying an older timestamp (PAWSTimewait). " if tw else ". ")
-        + "This is what NAT with timestamps looks like: clients behind one address reuse source ports while "
+        f"Packets were rejected on TCP timestamps{_w(window)}: {tw} SYNs{_per_s(tw, window)} met a TIME_WAIT socket of "
+        "an earlier connection on the same address and port, carrying an older timestamp (PAWSTimewait). "
+        "This is what NAT with timestamps looks like: clients behind one address reuse source ports while "
         "this side still holds TIME_WAIT for the old connection (it closed first), and their clocks differ. "
         "The SYN is answered with an ACK for the old connection instead of a SYN-ACK; the client resets it "
         "and retransmits its SYN about a second later (TCPSynRetrans on the client) — a stall, not a failure."
@@ -208,8 +285,7 @@ def _nat_timestamps(deltas, state, window, kernel_keys) -> Finding | None:  # ty
         "a server's incoming SYNs",
     ]
     if not has_recycle:
-        advice.append("net.ipv4.tcp_tw_recycle does not exist on this kernel (removed in Linux 4.12): old advice "
-                      "to change it does not apply here")
+        advice.append(removed)
     props: list[Proposal] = []
     p = _proposal(state, "net.ipv4.tcp_timestamps", "0",
                   f"{', '.join(e.text() for e in ev)}{_w(window)}: connections rejected on timestamps",
@@ -218,53 +294,147 @@ def _nat_timestamps(deltas, state, window, kernel_keys) -> Finding | None:  # ty
                   "options first", "nat-timestamps", optional=True)
     if p:
         props.append(p)
+    why = (f"{tw} SYNs rejected against TIME_WAIT{_w(window)}{_per_s(tw, window)}, at least {NAT_MIN_REJECTS} and "
+           f"{NAT_MIN_RATE:g}/s, which is what the high-risk tcp_timestamps proposal needs: PAWSTimewait counts "
+           "nothing but this reject")
     return Finding("nat-timestamps", "warning", "NAT and TCP timestamps: SYNs meet TIME_WAIT with older timestamps",
-                   explanation, ev, window, tuple(props), tuple(advice))
+                   explanation, ev, window, tuple(props), tuple(advice), confidence="high", confidence_why=why)
+
+
+def _timestamp_rejects(deltas, ev, window, rejects, tw, has_recycle, removed) -> Finding:  # type: ignore[no-untyped-def]
+    """Timestamp rejects too few, too slow or of the wrong kind to blame NAT: a note, no proposal."""
+    others = {k.split(".", 1)[1]: _d(deltas, k) for k in TIMESTAMP_REJECTS[1:] if _d(deltas, k)}
+    parts = [f"{name} +{n}" for name, n in others.items()]
+    if tw:
+        parts.insert(0, f"PAWSTimewait +{tw}")
+    explanation = (
+        f"The kernel rejected {rejects} packets on their TCP timestamps{_w(window)} ({', '.join(parts)}). "
+        "SYNs meeting TIME_WAIT with an older timestamp (PAWSTimewait) are the NAT + timestamps signature; "
+        "rejects inside established connections (PAWSEstab), of SYN-ACKs (PAWSActive) or of echoed timestamps "
+        "(TSEcrRejected) also come from middleboxes that rewrite or strip timestamps, or a peer whose clock "
+        "jumped. Not enough here to change tcp_timestamps (a high-risk change): watch whether PAWSTimewait keeps "
+        "growing."
+    )
+    advice = [
+        f"if PAWSTimewait grows past {NAT_MIN_REJECTS} in a window (and {NAT_MIN_RATE:g}/s), synscope reports NAT + "
+        "timestamps with its options; until then no sysctl is proposed",
+        "capture SYNs here (t, the SYN preset): a SYN answered by a bare ACK instead of a SYN-ACK, and the same "
+        "SYN again a second later, is the TIME_WAIT reject",
+    ]
+    if not has_recycle:
+        advice.append(removed)
+    if tw and window:
+        why = (f"{tw} PAWSTimewait{_w(window)}{_per_s(tw, window)}: below the {NAT_MIN_REJECTS} and "
+               f"{NAT_MIN_RATE:g}/s that blaming NAT needs; a few rejects also come from a client that rebooted "
+               "or reused a port legitimately")
+    elif tw:
+        why = f"{tw} PAWSTimewait, but no window to judge their rate by"
+    else:
+        why = ("no PAWSTimewait, the NAT + TIME_WAIT signature: " + ", ".join(parts)
+               + " have other causes as well (middleboxes, clock jumps)")
+    return Finding("timestamp-rejects", "info", "Packets rejected on TCP timestamps: too few to blame NAT",
+                   explanation, ev, window, (), tuple(advice), not_a_sysctl=True,
+                   confidence="medium" if tw else "low", confidence_why=why)
+
+
+def _listener_names(socks: Sequence[ListenSocket], limit: int = 6) -> str:
+    named = ", ".join(f"port {s.port} (backlog {s.backlog})" for s in socks[:limit])
+    return named + (f" and {len(socks) - limit} more" if len(socks) > limit else "")
 
 
 def _accept_queue(deltas, state, window, sockets) -> Finding | None:  # type: ignore[no-untyped-def]
+    """Accept queue overflow, and which limit the overflowing listener hit.
+
+    sock_diag reports a listener's backlog as min(listen() backlog, somaxconn at listen()
+    time). A listener at its backlog whose backlog equals somaxconn is capped by somaxconn:
+    raising it (and restarting the application) raises the limit. A listener whose backlog
+    is below somaxconn asked for that much itself: somaxconn changes nothing for it.
+    """
     over, drops = _d(deltas, "TcpExt.ListenOverflows"), _d(deltas, "TcpExt.ListenDrops")
     if not over:
         return None
-    ev = _ev(deltas, "TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPSynRetrans", "TcpExt.TCPReqQFullDrop")
-    hot = tuple(s for s in sockets or () if s.near_full(NEAR_FULL))
+    ev = _ev(deltas, "TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPSynRetrans", "TcpExt.TCPReqQFullDrop",
+             "TcpExt.TCPReqQFullDoCookies")
     somax = state.int_value("net.core.somaxconn") if state else None
-    sock_lines = []
-    for s in hot:
-        sock_lines.append(f"{s.endpoint} accept queue {s.accept_queue}/{s.backlog}")
+    known = [s for s in sockets or () if s.backlog is not None]
+    full = [s for s in known if s.full]
+    near = [s for s in known if s.near_full(NEAR_FULL) and not s.full]
+    # the listeners the overflow is about: those full now; else those close to it; else all of them
+    suspects = full or near or known
+    capped, own = _listener_limits(suspects, somax)
+    why_counts = f"ListenOverflows +{over}, ListenDrops +{drops}{_w(window)}"
     explanation = (
         f"ListenOverflows +{over} with ListenDrops +{drops}{_w(window)}: completed connections found the "
         "accept queue full and were dropped; clients see their SYN or final ACK ignored and retransmit "
         "(TCPSynRetrans on their side). The application is not calling accept() fast enough for its backlog, "
         "which is min(listen() backlog, net.core.somaxconn when listen() was called)."
     )
-    if sock_lines:
-        explanation += " Listeners at or near their backlog now: " + "; ".join(sock_lines) + "."
+    if full or near:
+        explanation += (" Listeners at or near their backlog now: "
+                        + "; ".join(f"{s.endpoint} accept queue {s.accept_queue}/{s.backlog}" for s in (*full, *near)) + ".")
     elif sockets is not None and state is not None:
-        explanation += " No listener is at its backlog at this moment (the burst has passed)."
+        explanation += (" No listener is at its backlog at this moment (the burst has passed), so which one "
+                        "overflowed cannot be seen.")
+    if somax is not None and capped:
+        explanation += (f" Capped by somaxconn ({somax}): {_listener_names(capped)}: a higher somaxconn raises "
+                        "their limit once the application calls listen() again.")
+    if somax is not None and own:
+        explanation += (f" Not capped by somaxconn: {_listener_names(own)}: the application's own listen() backlog "
+                        f"is the limit (somaxconn {somax} allows more), so raising somaxconn does not help them.")
+
     advice: list[str] = []
-    for s in hot:
-        if s.backlog is not None and somax is not None and s.backlog < somax:
-            advice.append(f"port {s.port}: the application asked for backlog {s.backlog} (< somaxconn {somax}); "
-                          "raise it in the application (listen(backlog), e.g. nginx `listen ... backlog=`, "
-                          "gunicorn --backlog) and restart it")
-        elif s.backlog is not None:
-            advice.append(f"port {s.port}: backlog {s.backlog} is capped by somaxconn; raise somaxconn, then "
-                          "restart the application so it calls listen() again")
+    for s in own[:MAX_NAMED]:
+        advice.append(f"port {s.port}: the application asked for backlog {s.backlog} (< somaxconn {somax}); "
+                      "raising somaxconn does not help: raise it in the application (listen(backlog), e.g. nginx "
+                      "`listen ... backlog=`, gunicorn --backlog) and restart it. (If somaxconn was lower when it "
+                      "started, that older value is the cap: the restart picks up the current one.)")
+    for s in capped[:MAX_NAMED]:
+        advice.append(f"port {s.port}: backlog {s.backlog} is capped by somaxconn; raise somaxconn, make sure the "
+                      "application asks for at least as much, then restart it so it calls listen() again")
+    if sockets is None or not known or somax is None:
+        advice.append("`ss -ltn` in the namespace shows each listener's backlog (Send-Q): if it equals "
+                      "net.core.somaxconn, raise somaxconn; if it is lower, raise the application's backlog")
     advice.append("a full accept queue usually means a slow or stuck application: check its worker count and latency")
+
     props: list[Proposal] = []
-    if somax is not None:
+    if somax is not None and capped:
         target = _somaxconn_target(somax)
-        ports = ", ".join(str(s.port) for s in hot)
+        optional = not full and bool(own)  # cannot see which overflowed, and not all of them are capped
         p = _proposal(state, "net.core.somaxconn", str(target),
-                      f"ListenOverflows +{over}, ListenDrops +{drops}{_w(window)}" + (f"; full: port {ports}" if ports else ""),
+                      f"{why_counts}; capped by somaxconn {somax}: {_listener_names(capped)}"
+                      + ("" if full else "; no listener is full now"),
                       "low: more memory for queued connections; clients wait in the queue instead of retrying. "
                       "Only sockets that call listen() after the change get the new limit: restart the application",
-                      "accept-queue")
+                      "accept-queue", optional=optional)
         if p:
             props.append(p)
+
+    if somax is None or sockets is None:
+        confidence, why = "low", ("the overflow is counted by the kernel, but "
+                                  + ("the sysctls" if somax is None else "the listening sockets")
+                                  + " were not read: which limit it hit is unknown, so no sysctl is proposed")
+    elif not known:
+        confidence, why = "low", ("no listening socket is there now (the application exited or restarted?): "
+                                  "which limit it hit is unknown, so no sysctl is proposed")
+    elif full:
+        which = "somaxconn caps it" if capped and not own else \
+            "its own listen() backlog is the limit" if own and not capped else "some are capped by somaxconn, some not"
+        confidence, why = "high", (f"sock_diag shows {_listener_names(full)} with a full accept queue now, and its "
+                                   f"backlog against somaxconn {somax} says which limit it hit: {which}")
+    elif capped and own:
+        confidence, why = "low", ("no listener is full now and they do not share one limit: somaxconn helps only if "
+                                  f"the one that overflowed was {_listener_names(capped)}")
+    elif capped:
+        confidence, why = "medium", ("no listener is full now, but every listener "
+                                     + ("near its backlog " if near else "")
+                                     + f"is capped by somaxconn {somax}: whichever overflowed, somaxconn is its limit")
+    else:
+        confidence, why = "medium", ("no listener is full now, but every listener "
+                                     + ("near its backlog " if near else "")
+                                     + f"has its own backlog below somaxconn {somax}: raising somaxconn helps none")
     return Finding("accept-queue", "critical", "Accept queue overflow: the application does not accept fast enough",
-                   explanation, ev, window, tuple(props), tuple(advice), hot)
+                   explanation, ev, window, tuple(props), tuple(advice), tuple(full or near),
+                   confidence=confidence, confidence_why=why)
 
 
 def _somaxconn_target(somax: int) -> int:
@@ -281,7 +451,7 @@ def _listener_limits(sockets: Sequence[ListenSocket] | None, somax: int | None) 
     """
     known = sorted((s for s in sockets or () if s.backlog is not None), key=lambda s: (s.backlog, s.port))
     if somax is None:
-        return [], known
+        return [], []  # without somaxconn neither kind can be told
     return [s for s in known if s.backlog >= somax], [s for s in known if s.backlog < somax]  # type: ignore[operator]
 
 
@@ -372,7 +542,9 @@ def _syn_queue(deltas, state, window, sockets) -> Finding | None:  # type: ignor
                                  else "; no listener's backlog was read, so whether somaxconn is its limit is unknown"),
                           "low: more memory for queued connections. Only sockets that call listen() after the change "
                           "get the new limit, and only if the application asks for that much: restart it",
-                          "syn-queue", optional=not capped)
+                          # a SYN queue's length per listener is not read: with listeners of both kinds,
+                          # which one was full (and so whether somaxconn is its limit) cannot be told
+                          "syn-queue", optional=not capped or bool(own))
             if p:
                 props.append(p)
     # per-listener backlog advice only when a queue was full: under the 3/4 rule the backlog is not the limit
@@ -406,8 +578,30 @@ def _syn_queue(deltas, state, window, sockets) -> Finding | None:  # type: ignor
                 props.append(p)
     title = "SYN queue full: the listener's backlog is too small" if (drop or cookies) else \
         "SYNs dropped: syncookies off and the SYN queue past 3/4 of tcp_max_syn_backlog"
+    counted = " and ".join(x for x in ("TCPReqQFullDrop" if drop else "", "SYN cookies" if cookies else "") if x)
+    if not (drop or cookies):
+        confidence, why = "medium", (f"inferred: {quarter} ListenDrops no accept-queue or SYN-queue counter explains, "
+                                     "with tcp_syncookies=0; the kernel has no counter of its own for this drop")
+    elif sockets is None or somax is None or not known:
+        confidence, why = "low", (f"the kernel counted {counted}, but "
+                                  + ("the listening sockets were not read" if sockets is None else
+                                     "net.core.somaxconn was not read" if somax is None else
+                                     "no listener is there now")
+                                  + ": which limit the full SYN queue had is unknown")
+    elif len(known) == 1:
+        confidence, why = "high", (f"the kernel counted {counted}, and the only listener, port {known[0].port}, has "
+                                   f"backlog {known[0].backlog} against somaxconn {somax}")
+    elif capped and own:
+        confidence, why = "low", (f"the kernel counted {counted}, but a SYN queue's length per listener is not read and "
+                                  "the listeners do not share one limit: somaxconn helps only if the full one was "
+                                  + _listener_names(capped))
+    else:
+        confidence, why = "medium", (f"the kernel counted {counted}; which listener's SYN queue was full is not read, "
+                                     "but every listener here is " + ("capped by somaxconn" if capped else
+                                                                      "below somaxconn, on its own backlog")
+                                     + ", so the fix is the same whichever it was")
     return Finding("syn-queue", "critical" if (drop or quarter) else "warning", title, explanation, ev, window,
-                   tuple(props), tuple(advice))
+                   tuple(props), tuple(advice), confidence=confidence, confidence_why=why)
 
 
 def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def]
@@ -433,7 +627,7 @@ def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untype
     fails = _d(deltas, "Tcp.AttemptFails")
     advice = (
         "look at the server's namespace: ListenOverflows/ListenDrops (accept queue full), TCPReqQFullDrop (SYN "
-        "queue full), PAWS*/TCPSYNChallenge (timestamps behind NAT) — in synscope, the other row lit 'S'",
+        "queue full), PAWSTimewait (timestamps behind NAT) — in synscope, the other row lit 'S'",
         "if the server is not on this node or shows nothing: a firewall or NAT on the way (an iptables/NetworkPolicy "
         "DROP, a full conntrack table: `conntrack -S`, `dmesg`), or loss on the path",
         "capture here (t, the default SYN, SYN-ACK and RST filter): the same SYN leaving again and again with no "
@@ -452,8 +646,16 @@ def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untype
         if listen_side:
             explanation += (" This namespace's own listeners also dropped SYNs: part of TCPSynRetrans may be their "
                             "SYN-ACK retransmits.")
+        if syn < MIN_SYN_RETRANS:
+            confidence, why = "low", (f"only {syn} retransmitted SYN(s): one lost packet looks the same")
+        elif listen_side:
+            confidence, why = "medium", ("connect()s were made and SYNs retransmitted, but this namespace's listeners "
+                                         "also resent SYN-ACKs: the counter mixes both")
+        else:
+            confidence, why = "high", (f"{syn} retransmitted SYNs with {active} connect()s and no listener trouble here; "
+                                       "data retransmits do not exceed them, so it is not loss of data")
         return Finding("syn-unanswered", "warning", "SYNs unanswered: the server side drops them", explanation, ev,
-                       window, (), advice, not_a_sysctl=True)
+                       window, (), advice, not_a_sysctl=True, confidence=confidence, confidence_why=why)
     explanation = (
         f"{syn} SYN or SYN-ACK retransmits{_w(window)}, and no connection was opened from here in that time: these "
         "are retries of connect()s started earlier (the server side does not answer), or SYN-ACKs this namespace's "
@@ -463,7 +665,9 @@ def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untype
     advice = (*advice[:2], "capture here (t, the default SYN, SYN-ACK and RST filter): which side's packets go "
               "unanswered tells which it is", advice[3])
     return Finding("syn-unanswered", "info", "Handshakes retried: SYNs or SYN-ACKs unanswered", explanation, ev, window,
-                   (), advice, not_a_sysctl=True)
+                   (), advice, not_a_sysctl=True, confidence="low" if syn < MIN_SYN_RETRANS else "medium",
+                   confidence_why="TCPSynRetrans counts SYNs and SYN-ACKs alike, and with no connect() in the window "
+                   "which side went unanswered cannot be told from the counters")
 
 
 def _path_loss(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def]
@@ -499,8 +703,101 @@ def _path_loss(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def
         "MTU mismatches on overlays show as timeouts on large segments only",
     )
     severity = "warning" if storm else "info"
+    if storm:
+        confidence, why = "high", (f"{ratio:.1%} of {sent} segments retransmitted (at least {RETRANS_RATIO:.0%} of "
+                                   f"{MIN_OUTSEGS}), SYN retransmits left out")
+    elif retr >= 10:
+        confidence, why = "medium", (f"{retr} data retransmits and {timeouts} timeouts (stalls), but the share "
+                                     f"({ratio:.0%}) rests on {sent} segments, fewer than the {MIN_OUTSEGS} a storm needs")
+    else:
+        confidence, why = "low", f"only {retr} data retransmit(s): one lost packet (a FIN, a last segment) looks the same"
     return Finding("path-loss", severity, "Retransmits and timeouts: loss on the path, not a sysctl",
-                   explanation, ev, window, (), advice, not_a_sysctl=True)
+                   explanation, ev, window, (), advice, not_a_sysctl=True, confidence=confidence, confidence_why=why)
+
+
+# counters that say connections stalled on the handshake or on lost data: delayed ACKs beside
+# them are what a stalled connection does, not why it stalled
+_STALL_KEYS = ("TcpExt.ListenDrops", "TcpExt.ListenOverflows", "TcpExt.TCPReqQFullDrop", "TcpExt.TCPReqQFullDoCookies",
+               "TcpExt.PAWSPassive", "TcpExt.PAWSTimewait", "TcpExt.TCPSynRetrans")
+
+
+def _delayed_acks(deltas, state, window, routes, nsenter) -> Finding | None:  # type: ignore[no-untyped-def]
+    """Delayed ACKs: what they are, when they are a side effect, and the Nagle stall they can cause.
+
+    DelayedACKs counts the delayed-ACK timer firing with an ACK still owed (tcp_delack_timer):
+    the ACK for received data waited, hoping to ride on data of this side's own, and then
+    went alone. Normal on its own. With a peer that writes small pieces and waits (Nagle's
+    algorithm holds a small write while earlier data is unACKed), each such wait is a stall
+    of the timer's length, 40 ms at least.
+    """
+    n = _d(deltas, "TcpExt.DelayedACKs")
+    rate = _rate(n, window)
+    if n < DELACK_MIN or (rate is not None and rate < DELACK_MIN_RATE):
+        return None
+    ev = _ev(deltas, "TcpExt.DelayedACKs", "TcpExt.DelayedACKLocked", "TcpExt.DelayedACKLost", "Tcp.InSegs")
+    stalls = [f"{k.split('.', 1)[1]} +{_d(deltas, k)}" for k in _STALL_KEYS if _d(deltas, k)]
+    data_retr = max(0, _d(deltas, "Tcp.RetransSegs") - _d(deltas, "TcpExt.TCPSynRetrans"))
+    if data_retr and _d(deltas, "TcpExt.TCPTimeouts") > _d(deltas, "TcpExt.TCPSynRetrans"):
+        stalls.append(f"{data_retr} data retransmits")
+    explanation = (
+        f"DelayedACKs +{n}{_w(window)}{_per_s(n, window)}: ACKs for data this namespace received that the kernel held "
+        "back, hoping to send them along with data of its own, and sent alone when the delayed-ACK timer ran out "
+        "(40 ms at first, up to 200 ms). On their own they are normal: they save a packet per exchange on bulk and "
+        "interactive traffic alike."
+    )
+    advice: list[str] = []
+    if stalls:
+        explanation += (
+            f" Here they grew together with {', '.join(stalls)}: a side effect of the stall, not its cause. "
+            "Connections that wait for retransmitted SYNs or lost data trickle, and more of their ACKs wait for the "
+            "timer. Fix what the other finding names; the delayed ACKs follow."
+        )
+        advice.append("fix the SYN drops or the loss first (the other finding); if DelayedACKs keep growing once those "
+                      "stop, look at small writes (below)")
+        confidence, why = "medium", ("delayed ACKs and stall counters moved in the same window; the counters do not tie "
+                                     "one to the other, but a stall makes delayed ACKs and not the other way round")
+    else:
+        confidence, why = "medium", ("the counter says ACKs waited for the timer; whether small writes stalled on them "
+                                     "(Nagle) needs the application's write pattern or a capture: small segments that "
+                                     "leave ~40 ms after the previous one was ACKed")
+    explanation += (
+        " What they can cost: with small request/response writes (write, write, then read), Nagle's algorithm holds "
+        "the second small write until the first is ACKed, and the receiver holds that ACK for its delayed-ACK timer: "
+        "about 40 ms per request, every request."
+    )
+    advice.append("fix it in the application that writes: set TCP_NODELAY on its sockets (setsockopt IPPROTO_TCP, "
+                  "TCP_NODELAY, 1; most clients and servers have an option, e.g. nginx `tcp_nodelay on`, Go's default) "
+                  "or write each request in one piece; no cost to anyone else")
+    kernel = state.kernel if state else ""
+    if kernel and not quickack_supported(kernel):
+        advice.append(f"per-route quickack needs Linux 3.11 or later; this kernel is {kernel}")
+    else:
+        trade = ("trade-off: this namespace then ACKs every segment at once on that route: up to twice the ACK "
+                 "packets (and their CPU) on bulk transfers, for every connection using the route; it lasts until "
+                 "the route is replaced (a container or pod restart, the CNI re-creating it), so add it where the "
+                 "network is set up; `quickack 0` in the same command undoes it")
+        cmds = []
+        prefix = nsenter if nsenter is not None else "nsenter --net=<the namespace's path>"
+        shown = sorted(routes or (), key=lambda r: (r.dev == "lo", r.family, r.dst != "default"))
+        for r in shown[:MAX_ROUTES]:
+            cmd = r.quickack_command(prefix)
+            cmds.append(cmd.strip() if cmd else f"(route `{r.shown}` has attributes synscope does not rewrite "
+                        f"({', '.join(r.unsupported)}): take its line from `ip route show` and append `quickack 1`)")
+            if r.quickack:
+                cmds[-1] += "   # already has quickack 1"
+        if routes is None:
+            cmds.append(f"{prefix} ip route change <the route to the peers, exactly as `ip route show` prints it> "
+                        "quickack 1   (a template: the routes were not read)")
+        elif not routes:
+            cmds.append("(no unicast route in the main table to change)")
+        more = f" ({len(routes) - MAX_ROUTES} more routes not shown)" if routes and len(routes) > MAX_ROUTES else ""
+        advice.append("or stop delaying ACKs here, per route, with the quickack option of `ip route` (on the route "
+                      "toward the peers that write small pieces); " + trade + ". The commands for this namespace's "
+                      f"routes{more}, one per route, follow:")
+        advice += cmds
+    return Finding("delayed-acks", "info", "Delayed ACKs: normal on their own; ~40 ms stalls with small writes",
+                   explanation, ev, window, (), tuple(advice), not_a_sysctl=True,
+                   confidence=confidence, confidence_why=why)
 
 
 def diagnose(
@@ -510,12 +807,16 @@ def diagnose(
     *,
     window: float | None = None,
     kernel_keys: Iterable[str] = (),
+    routes: Sequence[Route] | None = None,
+    nsenter: str | None = None,
 ) -> list[Finding]:
     """All findings for one namespace, most severe first.
 
     ``deltas``: growth per counter over the window ("TcpExt.ListenDrops": 72); ``kernel_keys``:
     the counters this kernel has (values().keys()), used to tell an old kernel from a new one
-    when the sysctls were not read.
+    when the sysctls were not read. ``routes`` (None: not read) and ``nsenter`` (the command
+    prefix that enters the namespace; "" for the host) make the delayed-ACK finding's
+    ``ip route`` commands exact; without them it gives a template and says so.
     """
     kernel = set(kernel_keys)
     socks = list(sockets) if sockets is not None else None  # None: not read, say nothing about them
@@ -526,6 +827,7 @@ def diagnose(
         _syn_queue(deltas, sysctls, window, socks),
         _syn_unanswered(deltas, window),
         _path_loss(deltas, window),
+        _delayed_acks(deltas, sysctls, window, routes, nsenter),
     ]
     out = [f for f in found if f is not None]
     out.sort(key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
@@ -570,8 +872,8 @@ def diagnose_namespace(
 ) -> Diagnosis:
     """Findings for one namespace from its history, reading its sysctls and sockets inside it.
 
-    Sysctls and sockets are read only when a rule fires (or ``always_read``): a quiet
-    namespace costs nothing but the arithmetic.
+    Sysctls, sockets (and routes, for the delayed-ACK finding) are read only when a rule fires
+    (or ``always_read``): a quiet namespace costs nothing but the arithmetic.
     """
     if history is None or history.ticks == 0:
         return Diagnosis(ns, (), None, None, None, {}, ("no deltas yet: wait for a second sample",))
@@ -592,6 +894,13 @@ def diagnose_namespace(
         socks = listening_sockets(ns, reader)
     except (NamespaceGone, OSError) as exc:
         notes.append(f"listening sockets not read: {exc}")
-    findings = diagnose(deltas, state, socks, window=window, kernel_keys=kernel_keys)
+    routes: list[Route] | None = None
+    if _d(deltas, "TcpExt.DelayedACKs") >= DELACK_MIN:  # only the delayed-ACK finding uses them
+        try:
+            routes = routes_of(ns, reader)
+        except (NamespaceGone, OSError) as exc:
+            notes.append(f"routes not read: {exc}")
+    nsenter = "" if ns.kind == "host" else nsenter_prefix(ns)
+    findings = diagnose(deltas, state, socks, window=window, kernel_keys=kernel_keys, routes=routes, nsenter=nsenter)
     return Diagnosis(ns, tuple(findings), state, tuple(socks) if socks is not None else None, window, deltas,
                      tuple(notes))

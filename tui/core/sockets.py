@@ -44,12 +44,15 @@ class ListenSocket:
     def fill(self) -> float | None:
         if self.backlog is None:
             return None
-        return self.accept_queue / self.backlog if self.backlog > 0 else 1.0
+        if self.backlog <= 0:  # listen(0): one connection may wait; an empty queue is not full
+            return 1.0 if self.accept_queue else 0.0
+        return self.accept_queue / self.backlog
 
     @property
     def full(self) -> bool:
-        # the kernel drops when the queue is *above* the backlog, so backlog+1 is possible
-        return self.backlog is not None and self.accept_queue >= self.backlog
+        # at its backlog: the kernel drops once the queue is *above* it, so backlog+1 is
+        # possible; an empty queue is never full (listen(0) has backlog 0)
+        return self.backlog is not None and self.accept_queue > 0 and self.accept_queue >= self.backlog
 
     def near_full(self, threshold: float = 0.8) -> bool:
         fill = self.fill

@@ -46,6 +46,7 @@ __all__ = [
     "apply_sysctl",
     "commands_for",
     "host_netns",
+    "nsenter_prefix",
     "permit_from_flag",
     "preview_text",
     "private_dir",
@@ -232,7 +233,8 @@ def _kv(key: str, value: str) -> str:
     return shlex.quote(f"{key}={value}")
 
 
-def _nsenter(ns: NetNS) -> str:
+def nsenter_prefix(ns: NetNS) -> str:
+    """The `nsenter` that enters ``ns`` from the node, for commands a user pastes."""
     if ns.path:
         return f"nsenter --net={shlex.quote(ns.path)}"
     if ns.pid:
@@ -252,7 +254,7 @@ def commands_for(p: Proposal, ns: NetNS) -> Commands:
             tnote = f"global on this kernel: {p.key} cannot be set inside {ns.name}; this changes the node and every namespace"
         pnote = f"then: sysctl -p {sysctl_d}"
         return Commands(temporary, tnote, sysctl_d, content, pnote)
-    temporary = f"{_nsenter(ns)} sysctl -w {kv}"
+    temporary = f"{nsenter_prefix(ns)} sysctl -w {kv}"
     tnote = f"only {ns.name} ({ns.label}); lasts until the namespace goes away"
     runtime = k8s_yaml = k8s_note = ""
     if ns.kind == "pod" or ns.pod:

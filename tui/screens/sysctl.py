@@ -233,7 +233,7 @@ class SysctlScreen(Screen[None]):
 
     # -- copy / save ----------------------------------------------------------------------
     def preview(self) -> str:
-        header = [f.title + ": " + f.evidence_text() for f in self.findings]
+        header = [f"{f.title}: {f.evidence_text()}\n  {f.confidence_text()}" for f in self.findings]
         return preview_text(self.ns, self.proposals, self.kernel, header)
 
     def action_copy_all(self) -> None:
