@@ -338,17 +338,21 @@ def test_shell_metacharacters_reach_tcpdump_literally(lab, capdir):
     assert len(syn_lines(read_pcap(*st.files), f"{SRV}.8080")) >= 2
 
 
-def test_size_bound_holds_on_a_ring(lab, capdir):
+def test_size_bound_holds_on_a_ring(lab, capdir, tmp_path):
     _need_tcpdump()
     ns_name = lab.add("bulk")
-    # ~8 MB over loopback inside the namespace, bounded by size and a 20 s timeout
+    # Bulk traffic over loopback inside the namespace until the capture has seen more than its
+    # ring holds. A loaded machine makes tcpdump drop packets (its kernel buffer overflows), so
+    # the sender does not send a fixed amount: it keeps going, paced, until the test tells it
+    # to stop (a file appears), bounded by 64 MB and 60 s either way.
+    stop = tmp_path / "enough"
     sink = lab.spawn(ns_name, [sys.executable, "-c", textwrap.dedent("""
         import socket
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", 5001)); s.listen(1); print("ready", flush=True)
-        c, _ = s.accept(); c.settimeout(20)
+        c, _ = s.accept(); c.settimeout(60)
         n = 0
-        while n < 8_000_000:
+        while True:
             b = c.recv(1 << 16)
             if not b: break
             n += len(b)
@@ -360,16 +364,22 @@ def test_size_bound_holds_on_a_ring(lab, capdir):
         cid = mgr.start(CaptureSpec(netns(ns_name), "tcp port 5001", file_mb=1, file_count=2, duration=120))
         assert mgr.wait_listening(cid)
         src = lab.spawn(ns_name, [sys.executable, "-c", textwrap.dedent("""
-            import socket
+            import os, socket, sys, time
+            stop, deadline, sent = sys.argv[1], time.monotonic() + 60, 0
             c = socket.create_connection(("127.0.0.1", 5001), timeout=20)
             chunk = b"x" * 1000
-            for _ in range(8000):
-                c.sendall(chunk)
+            while sent < 64_000_000 and time.monotonic() < deadline and not os.path.exists(stop):
+                for _ in range(250):
+                    c.sendall(chunk)
+                sent += 250_000
+                time.sleep(0.01)
             c.close()
-        """)])
-        src.wait(timeout=60)
-        assert int(sink.stdout.readline()) >= 8_000_000
-        assert wait_for(lambda: mgr.status(cid).bytes > 4_000_000, timeout=20), mgr.status(cid)
+        """), str(stop)])
+        seen = wait_for(lambda: mgr.status(cid).bytes > 4_000_000, timeout=60)
+        stop.touch()
+        src.wait(timeout=30)
+        assert seen, mgr.status(cid)
+        assert int(sink.stdout.readline()) > 4_000_000
         mgr.stop(cid)
         st = mgr.status(cid)
     finally:
