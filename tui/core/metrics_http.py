@@ -53,8 +53,8 @@ def parse_listen(text: str) -> ListenAddress:
         n = int(port)
     except ValueError:
         raise ValueError(f"{text!r}: the port {port!r} is not a number") from None
-    if not 0 < n < 65536:
-        raise ValueError(f"{text!r}: the port must be 1 to 65535")
+    if not 0 <= n < 65536:  # 0: any free port (the start line names the one taken)
+        raise ValueError(f"{text!r}: the port must be 0 to 65535")
     return ListenAddress(host, n)
 
 
