@@ -46,6 +46,7 @@ __all__ = [
     "Exporter",
     "FieldSelector",
     "HealthCollector",
+    "Renderer",
     "Scrape",
     "default_fields",
     "field_name",
@@ -165,7 +166,7 @@ def _family_for(key: str) -> _Family:
     return _Family(name, f"# HELP {name} {_escape_help(text)}\n# TYPE {name} {kind}\n")
 
 
-class _Renderer:
+class Renderer:
     """The counter families of a sample as text, walking each file's values by position.
 
     A :class:`~tui.core.counters.Layout` is shared by every namespace with the same kernel
@@ -292,7 +293,7 @@ class Exporter:
         self.monitor = monitor
         self.selector = selector or FieldSelector()
         self.min_age = min_age
-        self._renderer = _Renderer(self.selector)
+        self._renderer = Renderer(self.selector)
         self._health = HealthCollector()
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(self._health)  # type: ignore[arg-type]
