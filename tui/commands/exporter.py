@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
             if not scrape.up:
                 print(f"synscope exporter: sampling failed: {scrape.error}", file=err)
                 return 1
+            for note in scrape.notes:
+                print(f"synscope exporter: {note}", file=err)
             if not scrape.series:
                 print(f"synscope exporter: --fields {args.fields!r} matches none of this kernel's counters", file=err)
             return 0
@@ -150,6 +152,8 @@ def _serve(args: argparse.Namespace, monitor: Monitor, exporter: Exporter, tls: 
               f"{first.series} series; reading the kernel at most every {args.interval:g} s", file=err, flush=True)
         if not first.series:
             print(f"synscope exporter: --fields {args.fields!r} matches none of this kernel's counters", file=err)
+        for note in first.notes:
+            print(f"synscope exporter: {note}", file=err)
         for st in (monitor.latest().statuses if monitor.latest() else []):
             if not st.available:
                 print(f"synscope exporter: source {st.name} {'not on this node' if st.absent else 'unavailable'}: "

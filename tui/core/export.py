@@ -239,6 +239,7 @@ class Scrape:
     sampled: bool  # this scrape read the kernel (False: it reused a sample younger than --interval)
     error: str = ""
     at: float = field(default_factory=time.monotonic)
+    notes: list[str] = field(default_factory=list)  # what this sample could not see (vanished, out of reach)
 
 
 class HealthCollector:
@@ -275,6 +276,9 @@ class HealthCollector:
         yield src_up
         yield src_absent
         yield kinds
+        yield GaugeMetricFamily(f"{PREFIX}_namespaces_unreachable",
+                                "named namespaces with no process that synscope may not enter (setns needs CAP_SYS_ADMIN)",
+                                value=len(tick.sample.unreachable) if tick is not None else 0)
         yield GaugeMetricFamily(f"{PREFIX}_series", "counter series in this scrape", value=self.series)
         yield GaugeMetricFamily(f"{PREFIX}_scrape_duration_seconds",
                                 "seconds this scrape spent reading the namespaces' counters and rendering them",
@@ -306,7 +310,8 @@ class Exporter:
         with self._lock:
             last = self._last
             if last is not None and time.monotonic() - last.at < self.min_age:
-                return Scrape(last.text, last.up, last.namespaces, last.series, last.duration, False, last.error, last.at)
+                return Scrape(last.text, last.up, last.namespaces, last.series, last.duration, False, last.error, last.at,
+                              last.notes)
             self._last = self._scrape()
             return self._last
 
@@ -333,4 +338,9 @@ class Exporter:
         health.tick, health.up, health.series = tick, tick is not None, series
         health.duration = time.monotonic() - start
         body = text.encode() + generate_latest(self._registry)
-        return Scrape(body, tick is not None, shown, series, health.duration, True, error, start)
+        notes = list(dict.fromkeys(tick.notes + tick.sample.notes)) if tick is not None else []
+        if tick is not None and any(ns.kind == "host" for ns in tick.namespaces):
+            # the DaemonSet's pod network: pid 1's namespace is read all the same (hostPID),
+            # so "run it on the host to see the node" would send the reader the wrong way
+            notes = [n for n in notes if not n.startswith("synscope runs in net:[")]
+        return Scrape(body, tick is not None, shown, series, health.duration, True, error, start, notes)
