@@ -124,8 +124,9 @@ class Prometheus:
 
 
 @contextmanager
-def prometheus(scrape_port: int, interval: str = "1s") -> Iterator[Prometheus]:
-    """A Prometheus on 127.0.0.1 scraping 127.0.0.1:scrape_port every ``interval``."""
+def prometheus(scrape_port: int, interval: str = "1s", rule_files: tuple[str, ...] = ()) -> Iterator[Prometheus]:
+    """A Prometheus on 127.0.0.1 scraping 127.0.0.1:scrape_port every ``interval``, evaluating
+    ``rule_files`` at the same interval."""
     require_prometheus()
     root = tempfile.mkdtemp(prefix="synscope-prom-")
     proc = None
@@ -136,7 +137,9 @@ def prometheus(scrape_port: int, interval: str = "1s") -> Iterator[Prometheus]:
                 "global:\n"
                 f"  scrape_interval: {interval}\n"
                 f"  scrape_timeout: {interval}\n"
-                "scrape_configs:\n"
+                f"  evaluation_interval: {interval}\n"
+                + ("rule_files:\n" + "".join(f"  - {path}\n" for path in rule_files) if rule_files else "")
+                + "scrape_configs:\n"
                 "  - job_name: synscope\n"
                 "    static_configs:\n"
                 f"      - targets: ['127.0.0.1:{scrape_port}']\n"

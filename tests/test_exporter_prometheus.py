@@ -9,16 +9,37 @@ Prometheus, seeing them gone from a scrape, stops returning them (no stale serie
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import uuid
 
 import pytest
 from dockerd import docker_engine, pid_of  # noqa: F401  (docker_engine is a fixture)
 from nethelpers import CLIENT, SERVER, require_root, wait_for
-from promhelpers import Exporter, prometheus
+from promhelpers import REPO, Exporter, prometheus
 from test_docker import in_netns, kill, pod_labels
 
 pytestmark = pytest.mark.docker
+
+RULES = os.path.join(REPO, "deploy", "prometheus", "synscope.rules.yml")
+DASHBOARD = os.path.join(REPO, "deploy", "grafana", "synscope.json")
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """Every panel's PromQL, with the dashboard's variables as "All" and a 10 s rate window."""
+    with open(DASHBOARD) as f:
+        panels = json.load(f)["panels"]
+    subst = {"$__rate_interval": "10s", "$node": ".*", "$k8s_namespace": ".*"}
+    out = []
+    for p in panels:
+        for t in p["targets"]:
+            expr = t["expr"]
+            for k, v in subst.items():
+                expr = expr.replace(k, v)
+            assert "$" not in expr, expr
+            out.append((p["title"], expr))
+    return out
 
 
 def test_prometheus_sees_a_pods_listen_drops_and_forgets_the_pod_when_it_goes(docker_engine):  # noqa: F811
@@ -31,7 +52,7 @@ def test_prometheus_sees_a_pods_listen_drops_and_forgets_the_pod_when_it_goes(do
     try:
         pid = pid_of(sandbox)
         exporter = Exporter("--interval", "0.5", env={"DOCKER_HOST": docker_engine.url})
-        with prometheus(exporter.port) as prom:
+        with prometheus(exporter.port, rule_files=(RULES,)) as prom:
             series = f'synscope_netstat_TcpExt_ListenDrops{{pod="{pod}"}}'
             # the pod is found by discovery (every 5 s) and scraped: its series exists, at 0
             got = wait_for(lambda: prom.query(series), timeout=30, interval=0.5)
@@ -54,6 +75,15 @@ def test_prometheus_sees_a_pods_listen_drops_and_forgets_the_pod_when_it_goes(do
             # nothing else on the node dropped those SYNs: only the pod's series moved
             others = prom.query(f'increase(synscope_netstat_TcpExt_ListenDrops{{netns="{labels["netns"]}"}}[30s]) > 0')
             assert [o["metric"].get("pod") for o in others] == [pod], others
+            # the alert rule sees it too (pending: its for: is 5 minutes)
+            alert = f'ALERTS{{alertname="SynscopeAcceptQueueOverflow",pod="{pod}"}}'
+            assert wait_for(lambda: prom.query(alert), timeout=20, interval=0.5), prom.query("ALERTS")
+            # and each dashboard panel's query runs on the real Prometheus; the SYN one shows the pod
+            for title, expr in dashboard_queries():
+                result = prom.query(expr)  # a PromQL error fails here
+                if title.startswith("SYN trouble"):
+                    mine = [r for r in result if r["metric"].get("pod") == pod]
+                    assert mine and float(mine[0]["value"][1]) > 0, (title, result)
             assert prom.query(f'synscope_up{{job="synscope"}} == 1')
             assert prom.query('synscope_discovery_source_up{source="docker"} == 1')
 
