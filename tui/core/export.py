@@ -170,23 +170,28 @@ class Renderer:
     """The counter families of a sample as text, walking each file's values by position.
 
     A :class:`~tui.core.counters.Layout` is shared by every namespace with the same kernel
-    columns, so which positions are exported is worked out once per layout, not per
-    namespace and scrape.
+    columns, so which positions are exported is worked out once per layout. A section's
+    lines are kept from the last scrape while its values are the same list object: the
+    history reuses a section's list when its line did not change, so an idle namespace costs
+    no formatting at all, only putting its lines in their families.
     """
 
     def __init__(self, selector: FieldSelector) -> None:
         self.selector = selector
         self._families: list[_Family] = []
         self._index: dict[str, int] = {}  # metric name -> index in _families
-        self._plans: dict[int, tuple[Layout, tuple[tuple[int, int, int], ...]]] = {}
+        # id(layout) -> (layout, ((section index, ((family index, column index), ...)), ...))
+        self._plans: dict[int, tuple[Layout, tuple[tuple[int, tuple[tuple[int, int], ...]], ...]]] = {}
+        # (inode, file, section) -> (the values list, label text, its lines): last scrape's
+        self._lines: dict[tuple[int, int, int], tuple[list[int], str, tuple[str, ...]]] = {}
 
-    def _plan(self, layout: Layout) -> tuple[tuple[int, int, int], ...]:
-        """(family index, section index, column index) of every exported column of a layout."""
+    def _plan(self, layout: Layout) -> tuple[tuple[int, tuple[tuple[int, int], ...]], ...]:
         got = self._plans.get(id(layout))
         if got is not None and got[0] is layout:
             return got[1]
         plan = []
         for si, keys in enumerate(layout.keys):
+            items = []
             for ci, key in enumerate(keys):
                 if not self.selector.selects(key):
                     continue
@@ -195,35 +200,48 @@ class Renderer:
                 if fi is None:
                     fi = self._index[fam.name] = len(self._families)
                     self._families.append(fam)
-                plan.append((fi, si, ci))
+                items.append((fi, ci))
+            if items:
+                plan.append((si, tuple(items)))
         if len(self._plans) > 256:  # as the layout cache itself: bounded
             self._plans.clear()
         self._plans[id(layout)] = (layout, tuple(plan))
         return tuple(plan)
 
     def render(self, rows: Iterable[tuple[NetNS, list[tuple[Layout, tuple[list[int], ...]]]]]) -> tuple[str, int]:
-        """(text, number of series) for these namespaces' latest values."""
-        lines: dict[int, list[str]] = {}
+        """(text, number of series) for these namespaces' latest values.
+
+        The files of one namespace have distinct sections (netstat: TcpExt, IpExt...; snmp:
+        Ip, Tcp...), so no metric is written twice for one namespace.
+        """
+        buckets: list[list[str]] = [[] for _ in self._families]
+        old, new = self._lines, {}
         series = 0
         for ns, files in rows:
             labels = _label_text(ns)
-            seen: set[int] = set()  # a key in two files (never on Linux) is exported once
-            for layout, values in files:
-                for fi, si, ci in self._plan(layout):
-                    if fi in seen:
-                        continue
-                    seen.add(fi)
-                    bucket = lines.get(fi)
-                    if bucket is None:
-                        bucket = lines[fi] = []
-                    bucket.append(f"{labels} {values[si][ci]}\n")
-                    series += 1
+            for fidx, (layout, values) in enumerate(files):
+                plan = self._plan(layout)
+                while len(buckets) < len(self._families):  # the plan met new families
+                    buckets.append([])
+                for si, items in plan:
+                    vals = values[si]
+                    key = (ns.inode, fidx, si)
+                    cached = old.get(key)
+                    if cached is not None and cached[0] is vals and cached[1] == labels:
+                        lines = cached[2]
+                    else:
+                        fams = self._families
+                        lines = tuple(f"{fams[fi].name}{labels} {vals[ci]}\n" for fi, ci in items)
+                    new[key] = (vals, labels, lines)
+                    for (fi, _), line in zip(items, lines):
+                        buckets[fi].append(line)
+                    series += len(items)
+        self._lines = new  # namespaces that are gone take their lines with them
         out: list[str] = []
-        for fi in sorted(lines, key=lambda i: self._families[i].name):
-            fam = self._families[fi]
-            out.append(fam.header)
-            name = fam.name
-            out.extend(name + line for line in lines[fi])
+        for fi in sorted(range(len(buckets)), key=lambda i: self._families[i].name):
+            if buckets[fi]:
+                out.append(self._families[fi].header)
+                out.extend(buckets[fi])
         return "".join(out), series
 
 
