@@ -84,7 +84,7 @@ def test_prometheus_sees_a_pods_listen_drops_and_forgets_the_pod_when_it_goes(do
                 if title.startswith("SYN trouble"):
                     mine = [r for r in result if r["metric"].get("pod") == pod]
                     assert mine and float(mine[0]["value"][1]) > 0, (title, result)
-            assert prom.query(f'synscope_up{{job="synscope"}} == 1')
+            assert prom.query('synscope_up{job="synscope"} == 1')
             assert prom.query('synscope_discovery_source_up{source="docker"} == 1')
 
             kill(server, client)
