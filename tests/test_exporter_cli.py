@@ -145,6 +145,8 @@ def test_basic_auth(cert_dir):
     try:
         ctx = ssl.create_default_context(cafile=f"{d}/server.pem")
         assert _get(exporter.url, ctx)[0] == 401
+        assert _get(exporter.url.replace("/metrics", "/nothing"), ctx)[0] == 401  # nothing says what exists
+        assert _get(exporter.url.replace("/metrics", "/"), ctx)[0] == 200  # the liveness probe's page
         assert _get(exporter.url, ctx, "prometheus:wrong")[0] == 401
         status, body = _get(exporter.url, ctx, "prometheus:s3cret pass")
         assert status == 200 and "synscope_up 1.0" in body

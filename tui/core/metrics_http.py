@@ -124,17 +124,17 @@ class _QuietHandler(WSGIRequestHandler):
 
 def _app(scrape: Callable[[], bytes], content_type: str, auth: BasicAuth | None):  # type: ignore[no-untyped-def]
     def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if auth is not None and not auth.allows(environ.get("HTTP_AUTHORIZATION")):
-            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="synscope"'),
-                                                ("Content-Type", "text/plain")])
-            return [b"unauthorized\n"]
         path = environ.get("PATH_INFO", "/")
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             start_response("405 Method Not Allowed", [("Allow", "GET, HEAD")])
             return [b""]
-        if path == "/":
+        if path == "/":  # names nothing: open to the kubelet's liveness probe, auth or not
             start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
             return [b'<html><body><h1>synscope exporter</h1><p><a href="/metrics">/metrics</a></p></body></html>\n']
+        if auth is not None and not auth.allows(environ.get("HTTP_AUTHORIZATION")):
+            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="synscope"'),
+                                                ("Content-Type", "text/plain")])
+            return [b"unauthorized\n"]
         if path != "/metrics":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found: the metrics are at /metrics\n"]
