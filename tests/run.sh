@@ -20,6 +20,10 @@ command -v tmux >/dev/null || need+=(tmux)
 command -v objdump >/dev/null || need+=(binutils)
 command -v strip >/dev/null || need+=(binutils)
 command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v prometheus >/dev/null || need+=(prometheus)  # and promtool: the exporter's end-to-end and rule tests
+command -v promtool >/dev/null || need+=(prometheus)
+command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)  # the names are checked against it
+command -v openssl >/dev/null || need+=(openssl)  # the exporter's TLS test makes its certificates
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing system packages: ${need[*]}"

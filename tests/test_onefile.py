@@ -102,6 +102,16 @@ def test_snapshot_json_shows_the_listen_drops_of_a_test_namespace(onefile, node_
     assert rec["deltas"].get("TcpExt.ListenOverflows", 0) > 0, rec["deltas"]
 
 
+def test_exporter_once_runs_from_the_file(onefile, node_dir, lab):
+    """The image and the DaemonSet run this file: the exporter and prometheus_client are in it."""
+    name = lab.add("exp")
+    out = run(onefile, ["exporter", "--once"], node_dir)
+    assert out.returncode == 0, out.stderr
+    assert f'kind="netns",name="{name}"' in out.stdout
+    assert "# TYPE synscope_netstat_TcpExt_ListenDrops counter" in out.stdout
+    assert "process_resident_memory_bytes" in out.stdout  # prometheus_client's ProcessCollector, bundled
+
+
 def _tmux(sock: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["tmux", "-S", sock, *args], capture_output=True, text=True, timeout=30)
 

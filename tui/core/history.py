@@ -174,6 +174,12 @@ class NsHistory:
                 out.update(zip(keys, vals))
         return out
 
+    def file_values(self) -> list[tuple[Layout, tuple[list[int], ...]]]:
+        """The latest absolute values of each file, by section, beside the file's layout: the
+        exporter walks them by position (one plan per shared layout) instead of building a
+        dict of every counter per namespace and scrape."""
+        return [(fs.layout, fs.values) for fs in self._files if fs is not None]
+
     def window(self, n: int | None = None) -> range:
         """Tick indices of the last n ticks that are still in the ring."""
         n = self.capacity if n is None else min(n, self.capacity)
