@@ -5,27 +5,47 @@ Writes deploy/prometheus/synscope.rules.test.yml (promtool's unit tests: the exp
 their annotations made from the rules' own templates with the values each test expects) and
 deploy/kubernetes/prometheusrule.yaml (the same groups for the Prometheus Operator).
 """
-import yaml, re
-rules = yaml.safe_load(open("deploy/prometheus/synscope.rules.yml"))
-by = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
-def L(**kw):
+import re
+
+import yaml
+
+RULES_FILE = "deploy/prometheus/synscope.rules.yml"
+with open(RULES_FILE) as f:
+    rules = yaml.safe_load(f)
+rule_by_alert = {r["alert"]: r for g in rules["groups"] for r in g["rules"]}
+
+
+def series_labels(**kw: str | None) -> dict[str, str]:
+    """The labels the exporter gives a namespace's series (a pod row unless told otherwise)."""
     base = dict(netns="4026532184", kind="pod", name="shop/web-1", pod="web-1", k8s_namespace="shop", node="node-a",
                 instance="198.51.100.7:9808", job="synscope")
     base.update(kw)
     return {k: v for k, v in base.items() if v is not None}
-def sel(metric, labels):
+
+
+def sel(metric: str, labels: dict[str, str]) -> str:
     return metric + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
-def render(text, labels, value):
+
+
+def render(text: str, labels: dict[str, str], value: str) -> str:
+    """An annotation template as Prometheus fills it in, for the values a test expects."""
     text = text.replace("{{ $value | humanize }}", value)
     return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), text)
-def alert(name, labels, value, drop=()):
-    r = by[name]
+
+
+def alert(name: str, labels: dict[str, str], value: str, drop: tuple[str, ...] = ()) -> dict:
+    """The alert promtool must see: the rule's own labels and its annotations filled in."""
+    r = rule_by_alert[name]
     lab = {k: v for k, v in labels.items() if k not in drop}
     lab.update(r["labels"])
     return {"exp_labels": lab, "exp_annotations": {k: render(v, labels, value) for k, v in r["annotations"].items()}}
-web, db, slow = L(), L(netns="4026532185", name="shop/db-1", pod="db-1"), L(netns="4026532186", name="shop/slow-1", pod="slow-1")
-old = L(netns="4026532190", name="legacy/api-1", pod="api-1", k8s_namespace="legacy", node="centos7-node")
-host = L(netns="4026531840", kind="host", name="host", pod=None, k8s_namespace=None)
+
+
+web = series_labels()
+db = series_labels(netns="4026532185", name="shop/db-1", pod="db-1")
+slow = series_labels(netns="4026532186", name="shop/slow-1", pod="slow-1")
+old = series_labels(netns="4026532190", name="legacy/api-1", pod="api-1", k8s_namespace="legacy", node="centos7-node")
+host = series_labels(netns="4026531840", kind="host", name="host", pod=None, k8s_namespace=None)
 tests = []
 # 1 accept queue
 tests.append({"name": "accept queue overflow: the busy pod fires after 5m, the quiet and the slow one never",
@@ -75,19 +95,19 @@ tests.append({"name": "conntrack drops (needs the conntrack counters of issue 14
   "alert_rule_test": [
     {"eval_time": "12m", "alertname": "SynscopeConntrackDrops", "exp_alerts": [alert("SynscopeConntrackDrops", host, "100m")]}]})
 # 6 health
-hl = {"node": "node-a", "instance": "198.51.100.7:9808", "job": "synscope"}
+health = {"node": "node-a", "instance": "198.51.100.7:9808", "job": "synscope"}
 tests.append({"name": "exporter health: sampling failed; docker down where there is one, not where there is none",
   "interval": "1m",
   "input_series": [
-    {"series": sel("synscope_up", hl), "values": "1 1 0x20"},
-    {"series": sel("synscope_discovery_source_up", {**hl, "source": "docker"}), "values": "0x30"},
-    {"series": sel("synscope_discovery_source_absent", {**hl, "source": "docker"}), "values": "0x30"},
-    {"series": sel("synscope_discovery_source_up", {**hl, "source": "kubelet"}), "values": "0x30"},
-    {"series": sel("synscope_discovery_source_absent", {**hl, "source": "kubelet"}), "values": "1x30"}],
+    {"series": sel("synscope_up", health), "values": "1 1 0x20"},
+    {"series": sel("synscope_discovery_source_up", {**health, "source": "docker"}), "values": "0x30"},
+    {"series": sel("synscope_discovery_source_absent", {**health, "source": "docker"}), "values": "0x30"},
+    {"series": sel("synscope_discovery_source_up", {**health, "source": "kubelet"}), "values": "0x30"},
+    {"series": sel("synscope_discovery_source_absent", {**health, "source": "kubelet"}), "values": "1x30"}],
   "alert_rule_test": [
-    {"eval_time": "10m", "alertname": "SynscopeExporterCannotSample", "exp_alerts": [alert("SynscopeExporterCannotSample", hl, "0")]},
+    {"eval_time": "10m", "alertname": "SynscopeExporterCannotSample", "exp_alerts": [alert("SynscopeExporterCannotSample", health, "0")]},
     {"eval_time": "20m", "alertname": "SynscopeDiscoverySourceDown",
-     "exp_alerts": [alert("SynscopeDiscoverySourceDown", {**hl, "source": "docker"}, "0")]}]})
+     "exp_alerts": [alert("SynscopeDiscoverySourceDown", {**health, "source": "docker"}, "0")]}]})
 doc = {"rule_files": ["synscope.rules.yml"], "evaluation_interval": "1m", "tests": tests}
 with open("deploy/prometheus/synscope.rules.test.yml", "w") as f:
     f.write("# promtool test rules synscope.rules.test.yml: each alert fires where it must and nowhere else.\n"

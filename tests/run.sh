@@ -46,5 +46,5 @@ if ! { "$venv/bin/pip" install -q --upgrade pip && "$venv/bin/pip" install -q -e
   exit 1
 fi
 
-"$venv/bin/ruff" check tui widgets tests bench
+"$venv/bin/ruff" check tui widgets tests bench scripts
 exec "$venv/bin/python" -m pytest -p no:cacheprovider -q -rs "$@"
