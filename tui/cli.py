@@ -15,6 +15,7 @@ COMMANDS = {
     "snapshot": "tui.commands.snapshot",
     "capture": "tui.commands.capture",
     "diagnose": "tui.commands.diagnose",
+    "sockets": "tui.commands.sockets",
 }
 
 
