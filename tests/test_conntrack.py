@@ -9,10 +9,14 @@ nobody else's — which is what "per namespace" means on this kernel.
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
-from nethelpers import nat_path, send_syn_fin, wait_for
+from nethelpers import SYN_FIN, nat_path, send_syn_fin, wait_for
 
 from tui.core.catalog import Group, group_of, info
 from tui.core.conntrack import (
@@ -300,3 +304,39 @@ def test_nf_conntrack_max_is_global_on_this_kernel(lab):
     assert w.returncode != 0 and "denied" in w.stderr.lower(), w
     with open("/proc/sys/net/netfilter/nf_conntrack_max") as f:
         assert f.read().strip() == host
+
+
+def test_snapshot_and_diagnose_json_carry_conntrack_and_the_sockets_summary(lab):
+    client, router, server = nat_path(lab)
+    holder = lab.python(server, HOLDER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "listening"
+    opener = lab.python(client, OPENER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert _ask(opener, "2") == "ok 2" and _ask(holder, "2") == "ok 2"  # 2 entries in the router
+    with open("/proc/sys/net/netfilter/nf_conntrack_max") as f:
+        ct_max = int(f.read())
+    # SYN|FIN segments all through both windows (bounded: 4000 segments, 5 ms apart; the lab stops it)
+    lab.spawn(client, [sys.executable, "-c", textwrap.dedent(SYN_FIN), "203.0.113.1", "198.51.100.2", "7000", "4000"],
+              stdout=subprocess.DEVNULL)
+    time.sleep(0.3)
+    cmd = [sys.executable, "-m", "tui", "diagnose", "--json", "--all", "--interval", "1.5", "--ns", lab.prefix]
+    got = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0, got.stderr
+    recs = {r["name"]: r for r in map(json.loads, got.stdout.splitlines())}
+    r = recs[router]
+    f = {x["id"]: x for x in r["findings"]}["conntrack-invalid"]
+    assert f["confidence"] == "medium" and f["confidence_why"] and f["evidence"]["Conntrack.invalid"] > 0
+    assert r["conntrack"]["deltas"]["invalid"] == f["evidence"]["Conntrack.invalid"]
+    assert r["conntrack"]["entries"] == 2 and r["conntrack"]["max"] == ct_max
+    assert recs[client]["conntrack"] is None and recs[server]["conntrack"] is None
+    assert {x["port"] for x in recs[server]["sockets"]["listeners"]} == {7000}
+    assert recs[server]["sockets"]["states"]["ESTAB"] == 2 and recs[server]["sockets_error"] is None
+
+    snap = subprocess.run([sys.executable, "-m", "tui", "snapshot", "--json", "--interval", "0.5", "--ns", lab.prefix],
+                          capture_output=True, text=True, timeout=120)
+    assert snap.returncode == 0, snap.stderr
+    recs = {r["name"]: r for r in map(json.loads, snap.stdout.splitlines())}
+    assert recs[router]["conntrack"]["entries"] == 2 and recs[router]["conntrack"]["max"] == ct_max
+    assert recs[router]["deltas"].get("Conntrack.invalid", 0) == recs[router]["conntrack"]["deltas"].get("invalid", 0) > 0
+    assert recs[client]["conntrack"] is None
+    assert recs[client]["sockets"]["states"] == {"ESTAB": 2} and recs[client]["sockets"]["peers"][0]["address"] == \
+        "198.51.100.2"

@@ -414,8 +414,10 @@ class LiveSource:
         # under the lock: the history must not change while the rules read it; the sysctl and
         # socket reads inside the namespace take milliseconds, so a tick waits at most that
         with self._lock:
-            return diagnose_namespace(ns, self.monitor.history.get(ns.inode), n=n,
-                                      reader=self.monitor.sampler.netns_reader)
+            history = self.monitor.history
+            host = next((x for x in self.monitor.sampler.namespaces if x.kind == "host"), None)
+            return diagnose_namespace(ns, history.get(ns.inode), n=n, reader=self.monitor.sampler.netns_reader,
+                                      host=host, host_history=history.get(host.inode) if host else None)
 
     def close(self) -> None:
         try:

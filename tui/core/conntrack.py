@@ -164,18 +164,21 @@ def _slow_row(row: bytes, n: int, source: str, lineno: int) -> tuple[int, ...]:
 class ConntrackReader:
     """Per namespace: whether to read the file this tick, and its section for History.
 
-    :meth:`want` says whether to read it now (always once in use; else every
-    ``RECHECK_TICKS`` ticks); :meth:`section` turns what was read into the bytes History
+    :meth:`want` says whether to read it now (always once in use; else every ``recheck``
+    ticks); :meth:`section` turns what was read into the bytes History
     gets: ``None`` means "not read this tick", ``b""`` "read, but the file is not there" (no
     conntrack in this kernel yet: a module may load later). When nothing new was read it
     returns the last section again. The sampler calls both under its lock, once per
     namespace per tick.
     """
 
-    __slots__ = ("_state",)
+    __slots__ = ("_state", "recheck")
 
-    def __init__(self) -> None:
+    def __init__(self, recheck: int = RECHECK_TICKS) -> None:
         self._state: dict[int, _NsConntrack] = {}
+        # ticks between two reads of a namespace not in use; 1 for the headless commands,
+        # whose two samples must both read it
+        self.recheck = max(1, recheck)
 
     def want(self, inode: int) -> bool:
         st = self._state.get(inode)
@@ -187,13 +190,12 @@ class ConntrackReader:
     def section(self, inode: int, raw: bytes | None, source: str = "nf_conntrack") -> bytes:
         st = self._state.get(inode)
         if st is None:
-            st = self._state[inode] = _NsConntrack()
+            st = self._state[inode] = _NsConntrack(self.recheck)
         if raw is None:
             return st.section
+        st.wait = self.recheck
         if raw == st.raw:  # the usual idle tick: nothing to parse
-            st.wait = RECHECK_TICKS
             return st.section
-        st.wait = RECHECK_TICKS
         if not raw:
             return st.section
         try:
@@ -221,9 +223,9 @@ class ConntrackReader:
 class _NsConntrack:
     __slots__ = ("in_use", "raw", "section", "wait")
 
-    def __init__(self) -> None:
+    def __init__(self, wait: int) -> None:
         self.in_use = False
-        self.wait = RECHECK_TICKS  # ticks until the next read while not in use
+        self.wait = wait  # ticks until the next read while not in use
         self.raw: bytes | None = None  # the file as last read
         self.section = b""  # what History gets: b"" (no section) until in use
 
@@ -231,8 +233,8 @@ class _NsConntrack:
 def read_conntrack_max() -> int | None:
     """``net.netfilter.nf_conntrack_max`` as this thread's namespace sees it (global on 6.18)."""
     try:
-        with open(f"{_SYSCTL_DIR}/nf_conntrack_max", encoding="ascii") as f:
-            return int(f.read().split()[0])
+        with open(f"{_SYSCTL_DIR}/nf_conntrack_max", "rb") as f:  # bytes: no codec to import (a child
+            return int(f.read().split()[0])                       # that dropped root may not read one)
     except (OSError, ValueError, IndexError):
         return None
 
@@ -242,10 +244,10 @@ def entry_size(slabinfo: str = "/proc/slabinfo") -> int | None:
     size on this kernel (256 on 6.18 x86_64). Extensions (NAT, helpers, timestamps) are
     allocated apart and not included. ``None`` when the file cannot be read (it needs root)."""
     try:
-        with open(slabinfo, encoding="ascii", errors="replace") as f:
+        with open(slabinfo, "rb") as f:
             for line in f:
                 parts = line.split()
-                if parts and parts[0] == "nf_conntrack" and len(parts) > 3:
+                if parts and parts[0] == b"nf_conntrack" and len(parts) > 3:
                     return int(parts[3])
     except (OSError, ValueError):
         return None

@@ -20,7 +20,7 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .conntrack import CONNTRACK_FILE, ConntrackReader
+from .conntrack import CONNTRACK_FILE, RECHECK_TICKS, ConntrackReader
 from .counters import CounterParseError
 from .history import History
 from .namespaces import NetNS
@@ -255,11 +255,13 @@ class _PidTarget:
 class Sampler:
     """Reads all namespaces, feeds History, reports what vanished."""
 
-    def __init__(self, history: History | None = None, files: tuple[str, ...] = FILES, *, conntrack: bool = True) -> None:
+    def __init__(self, history: History | None = None, files: tuple[str, ...] = FILES, *, conntrack: bool = True,
+                 conntrack_recheck: int = RECHECK_TICKS) -> None:
         self.history = history if history is not None else History()
         self.files = files
-        # conntrack's statistics, as a third file History gets (b"" while not in use)
-        self.conntrack: ConntrackReader | None = ConntrackReader() if conntrack else None
+        # conntrack's statistics, as a third file History gets (b"" while not in use); a
+        # namespace not using conntrack is read every `conntrack_recheck` ticks only
+        self.conntrack: ConntrackReader | None = ConntrackReader(conntrack_recheck) if conntrack else None
         self._pid_targets: dict[int, _PidTarget] = {}
         self._path_targets: dict[int, NetNS] = {}
         self._unreachable: dict[int, NetNS] = {}  # setns refused (EPERM): not retried
