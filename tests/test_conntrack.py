@@ -340,3 +340,18 @@ def test_snapshot_and_diagnose_json_carry_conntrack_and_the_sockets_summary(lab)
     assert recs[client]["conntrack"] is None
     assert recs[client]["sockets"]["states"] == {"ESTAB": 2} and recs[client]["sockets"]["peers"][0]["address"] == \
         "198.51.100.2"
+
+
+def test_the_table_summary_counts_conntrack_drops_for_the_rows_marker():
+    from tui.source import summarize
+
+    netstat = b"TcpExt: ListenDrops\nTcpExt: 0\n"
+    h = NsHistory()
+    h.ingest(0.0, (netstat, conntrack_section(_file(_row(entries=9, drop=1)))))
+    h.ingest(1.0, (netstat, conntrack_section(_file(_row(entries=9, drop=4, early_drop=2, insert_failed=3)))))
+    s = summarize(1, h)
+    # drop +3 and early_drop +2; insert_failed is not added again (its drops are in drop)
+    assert (s.ct_delta, s.ct_lit, s.ct_last_moved) == (5, True, 1.0)
+    h.ingest(2.0, (netstat, conntrack_section(_file(_row(entries=3, drop=4, early_drop=2, insert_failed=3)))))
+    s = summarize(1, h)
+    assert (s.ct_delta, s.ct_lit, s.ct_last_moved) == (0, False, 1.0) and not s.syn_lit

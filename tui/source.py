@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
+from tui.core.conntrack import DROP_KEYS as CT_DROP_KEYS
 from tui.core.counters import is_gauge, parse_proc_net
 from tui.core.history import History, NsHistory
 from tui.core.namespaces import NetNS, SourceStatus
@@ -87,6 +88,10 @@ class NsSummary:
     trend: tuple[int, ...] = ()  # SYN-trouble + delayed-ACK events per tick, oldest first
     last_moved: float | None = None  # when a SYN-trouble or delayed-ACK counter last moved
     ticks: int = 0
+    # conntrack trouble in the latest tick: packets it dropped (drop, chainlength) and entries
+    # it evicted for room (early_drop); what the host row's conntrack marker lights up on
+    ct_delta: int = 0
+    ct_last_moved: float | None = None  # when one of those last moved
 
     @property
     def syn_lit(self) -> bool:
@@ -99,6 +104,10 @@ class NsSummary:
     @property
     def lit(self) -> bool:
         return self.syn_delta > 0 or self.dack_delta > 0
+
+    @property
+    def ct_lit(self) -> bool:
+        return self.ct_delta > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +231,8 @@ def summarize(inode: int, h: NsHistory | None) -> NsSummary:
         t = h.last_moved.get(key)
         if t is not None and (last_moved is None or t > last_moved):
             last_moved = t
+    ct = sum(last.get(k, 0) for k in CT_DROP_KEYS) if last else 0
+    ct_moved = max((t for k in CT_DROP_KEYS if (t := h.last_moved.get(k)) is not None), default=None)
     return NsSummary(
         inode,
         syn_delta=syn,
@@ -233,6 +244,8 @@ def summarize(inode: int, h: NsHistory | None) -> NsSummary:
         trend=tuple(trend),
         last_moved=last_moved,
         ticks=h.ticks,
+        ct_delta=ct,
+        ct_last_moved=ct_moved,
     )
 
 
