@@ -295,8 +295,18 @@ def _plain(address: str) -> str:
     return address[7:] if address.startswith("::ffff:") and "." in address else address
 
 
-def _worst_key(c: Connection) -> tuple:
-    return (c.total_retrans, c.backoff, c.retrans, c.rtt_ms)
+def _worst_key(s: DiagSocket) -> tuple:
+    i = s.info
+    return (i.total_retrans, i.backoff, i.retrans, i.rtt_us)  # type: ignore[union-attr]
+
+
+def _connection(s: DiagSocket) -> Connection:
+    i = s.info
+    assert i is not None
+    local = f"[{s.src}]:{s.sport}" if ":" in s.src else f"{s.src}:{s.sport}"
+    return Connection(STATE_NAMES.get(s.state, str(s.state)), local, s.dport, i.retrans, i.total_retrans,
+                      i.rtt_us / 1000, i.rttvar_us / 1000, i.cwnd, i.rto_us / 1000, i.backoff, i.unacked, i.lost,
+                      s.inode)
 
 
 def summarize_sockets(socks: list[DiagSocket], ns_inode: int = 0, now: float | None = None) -> SocketsSummary:
@@ -311,24 +321,23 @@ def summarize_sockets(socks: list[DiagSocket], ns_inode: int = 0, now: float | N
         (Listener("ipv6" if s.family == socket.AF_INET6 else "ipv4", s.src, s.sport, s.rqueue, s.wqueue,
                   syn_recv.get(id(s), 0)) for s in listen),
         key=lambda x: (x.port, x.family, x.address)))
-    by_peer: dict[str, list[Connection]] = {}
+    # sums per peer over plain tuples; a Connection is made only for the few shown (a busy
+    # pod has thousands of sockets, and the view asks every tick)
+    by_peer: dict[str, list[DiagSocket]] = {}
     for s in socks:
-        i = s.info
-        if i is None or s.state == _TCP_LISTEN:
-            continue
-        local = f"[{s.src}]:{s.sport}" if ":" in s.src else f"{s.src}:{s.sport}"
-        c = Connection(STATE_NAMES.get(s.state, str(s.state)), local, s.dport, i.retrans, i.total_retrans,
-                       i.rtt_us / 1000, i.rttvar_us / 1000, i.cwnd, i.rto_us / 1000, i.backoff, i.unacked, i.lost,
-                       s.inode)
-        by_peer.setdefault(_plain(s.dst), []).append(c)
+        if s.info is not None and s.state != _TCP_LISTEN:
+            by_peer.setdefault(_plain(s.dst), []).append(s)
     groups = []
-    for addr, conns in by_peer.items():
-        conns.sort(key=_worst_key, reverse=True)
+    for addr, members in by_peer.items():
+        infos = [s.info for s in members]
+        members.sort(key=_worst_key, reverse=True)
         groups.append(PeerGroup(
-            addr, len(conns), sum(c.retrans for c in conns), sum(c.total_retrans for c in conns),
-            max(c.backoff for c in conns), max(c.rtt_ms for c in conns), min(c.cwnd for c in conns),
-            tuple(sorted(Counter(c.state for c in conns).items(), key=lambda kv: _state_rank(kv[0]))),
-            tuple(conns[:MAX_SHOWN_PER_PEER])))
+            addr, len(members), sum(i.retrans for i in infos), sum(i.total_retrans for i in infos),  # type: ignore[union-attr]
+            max(i.backoff for i in infos), max(i.rtt_us for i in infos) / 1000,  # type: ignore[union-attr]
+            min(i.cwnd for i in infos),  # type: ignore[union-attr]
+            tuple(sorted(Counter(STATE_NAMES.get(s.state, str(s.state)) for s in members).items(),
+                         key=lambda kv: _state_rank(kv[0]))),
+            tuple(_connection(s) for s in members[:MAX_SHOWN_PER_PEER])))
     groups.sort(key=lambda g: (g.total_retrans, g.backoff_max, g.retrans, g.rtt_ms_max, g.connections), reverse=True)
     return SocketsSummary(
         ns_inode, time.time() if now is None else now, listeners,
