@@ -480,7 +480,7 @@ SCENARIOS: dict[str, Callable[[Scene], list[NsOutcome]]] = {
     "6 a slow reader's delayed ACKs (100 B every 50 ms, read every 0.5 s)": slow_reader,
     "7 idle": idle,
     "7b idle but for a handful of delayed ACKs (19 small writes)": handful_of_delayed_acks,
-    "8 conntrack INVALID: SYN|FIN segments through a MASQUERADE router": conntrack_invalid,
+    "8 conntrack INVALID: SYN+FIN segments through a MASQUERADE router": conntrack_invalid,
 }
 
 
