@@ -201,8 +201,12 @@ def test_conntrack_is_per_namespace_entries_follow_the_flows_and_syn_fin_moves_i
     opener = lab.python(client, OPENER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     # the router read both ways: pid-less by its path (the setns thread), and through a process in it
     sleeper = lab.python(router, "import time; time.sleep(300)")
-    pids = tuple(int(p) for p in subprocess.run(["ip", "netns", "pids", router], capture_output=True, text=True,
-                                                check=True).stdout.split())
+
+    def router_pids() -> tuple[int, ...]:
+        out = subprocess.run(["ip", "netns", "pids", router], capture_output=True, text=True, check=True).stdout
+        return tuple(int(p) for p in out.split())
+
+    pids = wait_for(router_pids, timeout=10)  # once `ip netns exec` has entered it
     names = {"client": client, "router": router, "server": server, "other": other}
     by_path = Sampler()
     by_pid = Sampler()
