@@ -67,8 +67,9 @@ RECENT_S = 60.0  # a row whose trouble moved this recently keeps a dim marker
 
 
 def nstat_name(key: str) -> str:
-    """``TcpExt.ListenDrops`` -> ``TcpExtListenDrops``: what ``nstat`` prints and people grep."""
-    return key.replace(".", "", 1)
+    """``TcpExt.ListenDrops`` -> ``TcpExtListenDrops``: what ``nstat`` prints and people grep.
+    Conntrack's counters are not nstat's: they keep their dot (``Conntrack.insert_failed``)."""
+    return key if key.startswith("Conntrack.") else key.replace(".", "", 1)
 
 
 # -- records crossing from the worker thread to the UI ------------------------------------------

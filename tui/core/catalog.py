@@ -239,40 +239,40 @@ CATALOG: dict[str, CounterInfo] = {
            "against old duplicates."),
         # conntrack (per namespace; on 6.18 found, new, insert, delete and ignore stay 0)
         _c("Conntrack.entries", _C, "connections tracked now",
-           "Entries in this namespace's conntrack table now (a gauge; conntrack -C). On 6.18 each "
-           "namespace's count is checked against the global net.netfilter.nf_conntrack_max.",
-           "flows through NAT or stateful rules; entries outlive their connections by the state's "
-           "timeout (TIME_WAIT 120 s, UDP 30-120 s)."),
+           "This namespace's conntrack entries now (a gauge), held against the global "
+           "nf_conntrack_max.",
+           "flows through NAT or stateful rules; an entry outlives its connection by its state's "
+           "timeout (TIME_WAIT 120 s)."),
         _c("Conntrack.drop", _C, "packets dropped by conntrack",
-           "Packets conntrack dropped: no room for a new entry (dmesg: 'nf_conntrack: table full, "
-           "dropping packet'), or an insert clash it could not resolve (insert_failed too).",
-           "entries at net.netfilter.nf_conntrack_max (early_drop moves too), or the SNAT "
-           "source-port race (insert_failed moves too)."),
+           "Packets conntrack dropped: no room for a new entry (dmesg: 'table full'), or an "
+           "insert clash it could not resolve.",
+           "entries at nf_conntrack_max (early_drop too), or the SNAT source-port race "
+           "(insert_failed too)."),
         _c("Conntrack.early_drop", _C, "conntrack entries evicted to make room",
            "The table was full: the entry of a connection not yet established (not assured) was "
            "evicted so a new one could be tracked.",
            "entries at net.netfilter.nf_conntrack_max: a burst of new connections, or long "
            "timeouts holding entries; established ones are never evicted."),
         _c("Conntrack.insert_failed", _C, "conntrack inserts failed",
-           "A new connection's entry could not go into the table (another entry had its tuple, or "
-           "its hash chain was too long): its packet, often a SYN, was dropped.",
-           "the SNAT source-port race (kubernetes#56903): two connections NATed to one source "
-           "port at once; masquerading without --random-fully; UDP DNS to a Service."),
+           "A new connection's entry could not go in (its tuple taken, or its hash chain too "
+           "long): its packet, often a SYN, was dropped.",
+           "the SNAT source-port race (kubernetes#56903): two connections NATed to one port at "
+           "once; no --random-fully; UDP DNS."),
         _c("Conntrack.clashres", _C, "conntrack insert clashes resolved",
            "Two packets raced to insert the same new flow; the kernel merged them and let the packet "
            "through (conntrack -S: clash_resolve).",
            "parallel UDP queries from one socket (DNS A and AAAA at once); nothing was dropped, but "
            "the same race drops when it cannot be resolved (insert_failed)."),
         _c("Conntrack.chainlength", _C, "conntrack inserts refused: hash chain too long",
-           "A new entry was refused because its hash chain was too long (Linux 5.15+; conntrack -S: "
-           "chaintoolong): its packet was dropped (insert_failed too).",
-           "a hash table small for the entries (net.netfilter.nf_conntrack_buckets), or flows "
-           "crafted to collide."),
+           "A new entry was refused, its hash chain too long (conntrack -S: chaintoolong); its "
+           "packet was dropped.",
+           "a hash table small for the entries (nf_conntrack_buckets), or flows crafted to "
+           "collide."),
         _c("Conntrack.invalid", _C, "packets conntrack could not track (invalid)",
-           "A packet that fits no state of a tracked connection: out of the TCP window, bad flags "
-           "(SYN|FIN), a bad checksum. Passed on marked INVALID, where a rule may drop it.",
-           "out-of-window TCP segments (asymmetric routing, an entry gone while its connection "
-           "lived on), or crafted packets; kube-proxy drops INVALID packets it forwards."),
+           "A packet fitting no tracked state: out of the TCP window, bad flags (SYN|FIN). "
+           "Passed on marked INVALID; a rule may drop it.",
+           "out-of-window segments (asymmetric routing, an entry gone while its connection "
+           "lived), crafted packets; kube-proxy drops them."),
         _c("Conntrack.icmp_error", _C, "packets conntrack found in error",
            "Packets conntrack's protocol checks rejected: a truncated or malformed header, a bad "
            "checksum, or an ICMP error about no tracked connection (conntrack -S: error).",
