@@ -207,3 +207,47 @@ def as_nobody(fn, *args) -> tuple[int, str, str]:  # type: ignore[no-untyped-def
     stderr = "".join(err)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), stdout, stderr
+
+
+def nat_path(lab: NetnsLab, tag: str = "") -> tuple[str, str, str]:
+    """client -> router (MASQUERADE) -> server; returns their namespace names.
+
+    The client is 203.0.113.1/30 with the router (203.0.113.2) as its default route; the
+    router masquerades what it forwards out of 198.51.100.1/24 to the server, 198.51.100.2.
+    Only the router has a rule that needs conntrack, so only its conntrack is in use.
+    """
+    router, server, client = lab.add(f"{tag}rt"), lab.add(f"{tag}sv"), lab.add(f"{tag}cl")
+    lab.veth(router, "198.51.100.1/24", server, "198.51.100.2/24")
+    lab.veth(client, "203.0.113.1/30", router, "203.0.113.2/30")
+    ip("-n", client, "route", "add", "default", "via", "203.0.113.2")
+    subprocess.run(["ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1"], check=True, timeout=10)
+    subprocess.run(["ip", "netns", "exec", router, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "203.0.113.0/24",
+                    "-j", "MASQUERADE"], check=True, timeout=10)
+    return client, router, server
+
+
+SYN_FIN = """
+import random, socket, struct, sys, time
+src, dst, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def csum(b):
+    t = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    t = (t >> 16) + (t & 0xFFFF)
+    return ~(t + (t >> 16)) & 0xFFFF
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+for i in range(n):                     # bounded: n segments, 5 ms apart
+    # a TCP header with SYN|FIN (0x03), a flag combination no connection state accepts
+    h = struct.pack("!HHIIBBHHH", 41000 + i, port, random.getrandbits(32), 0, 5 << 4, 0x03, 65535, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(h))
+    h = h[:16] + struct.pack("!H", csum(pseudo + h)) + h[18:]
+    s.sendto(h, (dst, 0))
+    time.sleep(0.005)
+print("sent", flush=True)
+"""
+
+
+def send_syn_fin(lab: NetnsLab, ns: str, src: str, dst: str, port: int, n: int) -> None:
+    """n crafted TCP segments with SYN and FIN set, from a raw socket in ns (bounded)."""
+    p = lab.spawn(ns, [sys.executable, "-c", textwrap.dedent(SYN_FIN), src, dst, str(port), str(n)],
+                  stdout=subprocess.PIPE, text=True)
+    out, _ = p.communicate(timeout=30)
+    assert out.strip() == "sent", out

@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))  # as a script: nethelpers
 sys.path.insert(0, str(Path(__file__).parent.parent))  # as a script: the tui package
 
-from nethelpers import NetnsLab, ip, wait_for, wire_sized
+from nethelpers import NetnsLab, ip, nat_path, send_syn_fin, wait_for, wire_sized
 
+from tui.core.conntrack import CONNTRACK_FILE, conntrack_section
 from tui.core.counters import parse_proc_net
 from tui.core.history import NsHistory
 from tui.core.namespaces import NetNS, ns_inode_of_path
@@ -38,7 +39,7 @@ from tui.core.sysctl import host_netns
 
 # counters shown beside each namespace's outcome (the evidence a reader checks the row by)
 SHOWN = ("ListenOverflows", "TCPReqQFullDrop", "TCPReqQFullDoCookies", "PAWSTimewait", "TCPSYNChallenge",
-         "TCPSynRetrans", "RetransSegs", "OutSegs", "DelayedACKs")
+         "TCPSynRetrans", "RetransSegs", "OutSegs", "DelayedACKs", "insert_failed", "clashres", "invalid")
 
 
 @dataclass
@@ -80,7 +81,11 @@ class Scene:
         self.t0 = 0.0  # when the window started
 
     def add(self, role: str, ids: set[str] | frozenset[str] = frozenset(), keys: set[str] | frozenset[str] = frozenset()) -> str:
-        netns = self.lab.add(f"{len(self.roles)}{role[:2]}".replace(" ", ""))
+        return self.adopt(role, self.lab.add(f"{len(self.roles)}{role[:2]}".replace(" ", "")), ids, keys)
+
+    def adopt(self, role: str, netns: str, ids: set[str] | frozenset[str] = frozenset(),
+              keys: set[str] | frozenset[str] = frozenset()) -> str:
+        """A namespace the lab already made (nethelpers.nat_path) takes a role."""
         path = f"/run/netns/{netns}"
         self.roles[role] = (netns, NetNS(ns_inode_of_path(path) or 0, "netns", netns, path=path))
         self.expect[role] = (frozenset(ids), frozenset(keys))
@@ -90,14 +95,21 @@ class Scene:
         return self.roles[role][0]
 
     def sample(self, role: str) -> tuple[bytes, ...]:
+        """netstat, snmp and the conntrack section, as the sampler hands them to History."""
         ns = self.roles[role][1]
-        got = self.reader.read_many([(ns.inode, ns.path or "")], ("netstat", "snmp"))[ns.inode]
+        got = self.reader.read_many([(ns.inode, ns.path or "")], ("netstat", "snmp"), (CONNTRACK_FILE,),
+                                    {ns.inode})[ns.inode]
         assert not isinstance(got, str), got
-        return got
+        netstat, snmp, ct = got
+        assert netstat is not None and snmp is not None
+        return netstat, snmp, conntrack_section(ct) if ct else b""
 
     def counter(self, role: str, key: str) -> int:
-        netstat, snmp = self.sample(role)
-        return {**parse_proc_net(netstat), **parse_proc_net(snmp)}.get(key, 0)
+        out: dict[str, int] = {}
+        for data in self.sample(role):
+            if data:
+                out.update(parse_proc_net(data))
+        return out.get(key, 0)
 
     def moved(self, role: str, key: str) -> int:
         """Growth of a counter since the first sample."""
@@ -339,8 +351,11 @@ def nat_timestamps(scene: Scene) -> list[NsOutcome]:
     The router's conntrack forgets closed connections after 1 s, so the next client gets the
     same port at once; its SYN meets the server's TIME_WAIT with an older timestamp (every
     client namespace has its own offset): PAWSTimewait there, SYN retransmits on the client.
+    Three clients on 4 ports also race for them in the router: a SYN whose entry finds its
+    tuple taken is dropped there (insert_failed, the SNAT source-port race, made for real; 2
+    to 13 of them in 8 runs of the default wait).
     """
-    router = scene.add("router")
+    router = scene.add("router", {"conntrack-race"})
     srv = scene.add("server", {"nat-timestamps"}, {"net.ipv4.tcp_timestamps"})
     scene.lab.veth(router, "198.51.100.1/24", srv, "198.51.100.2/24")
     clients = []
@@ -357,9 +372,25 @@ def nat_timestamps(scene: Scene) -> list[NsOutcome]:
     scene.start()
     for c in clients:
         scene.lab.python(c, NAT_CLIENT)
-    scene.wait("25 PAWSTimewait and 5 SYN retransmits on every client",
+    scene.wait("25 PAWSTimewait, 5 SYN retransmits on every client and a failed insert in the router",
                lambda: scene.moved("server", "TcpExt.PAWSTimewait") >= 25
-               and all(scene.moved(f"client {i}", "TcpExt.TCPSynRetrans") >= 5 for i in range(3)), timeout=40)
+               and all(scene.moved(f"client {i}", "TcpExt.TCPSynRetrans") >= 5 for i in range(3))
+               and scene.moved("router", "Conntrack.insert_failed") >= 1, timeout=40)
+    return scene.finish()
+
+
+def conntrack_invalid(scene: Scene) -> list[NsOutcome]:
+    """60 TCP segments with SYN|FIN from a raw socket in the client, through a MASQUERADE
+    router: its conntrack marks each one INVALID (and, as INVALID, leaves it untranslated;
+    the server's resets go to an address it has no route to). Only the router uses conntrack."""
+    client, router, server = nat_path(scene.lab, "8")
+    scene.adopt("router", router, {"conntrack-invalid"})
+    scene.adopt("server", server)
+    scene.adopt("client", client)
+    scene.start()
+    send_syn_fin(scene.lab, client, "203.0.113.1", "198.51.100.2", 7000, 60)
+    scene.wait("50 invalid in the router", lambda: scene.moved("router", "Conntrack.invalid") >= 50)
+    scene.at_least(2.0)
     return scene.finish()
 
 
@@ -449,6 +480,7 @@ SCENARIOS: dict[str, Callable[[Scene], list[NsOutcome]]] = {
     "6 a slow reader's delayed ACKs (100 B every 50 ms, read every 0.5 s)": slow_reader,
     "7 idle": idle,
     "7b idle but for a handful of delayed ACKs (19 small writes)": handful_of_delayed_acks,
+    "8 conntrack INVALID: SYN+FIN segments through a MASQUERADE router": conntrack_invalid,
 }
 
 

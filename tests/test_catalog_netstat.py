@@ -23,7 +23,8 @@ def test_catalog_wording_is_what_netstat_s_prints(tmp_path):
     require_root()
     require("netstat (apt-get install net-tools)", shutil.which("netstat") is not None)
     require("unshare (util-linux)", shutil.which("unshare") is not None)
-    values = {key: 1000 + i for i, key in enumerate(sorted(CATALOG))}
+    # the sections netstat -s prints (Conntrack's counters are not among them: their words are ours)
+    values = {key: 1000 + i for i, key in enumerate(sorted(CATALOG)) if key.partition(".")[0] in ("TcpExt", "Tcp")}
     (tmp_path / "net").mkdir()
     for file, sections in (("netstat", ("TcpExt",)), ("snmp", ("Tcp",))):
         text = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui.core.catalog import CATALOG, GROUP_ORDER, Group, group_of, info, keys_in
+from tui.core.conntrack import conntrack_section
 from tui.core.counters import CounterParseError, is_gauge, parse_proc_net
 
 
@@ -100,5 +101,8 @@ def test_catalog_keys_exist_on_some_kernel(fixtures_dir):
     for name in ("linux-6.18-listen-overflow/netstat.after", "linux-6.18-listen-overflow/snmp.after",
                  "linux-old-node-exporter/netstat", "linux-old-node-exporter/snmp"):
         known |= set(parse_proc_net(read(fixtures_dir, name)))
+    # /proc/net/stat/nf_conntrack of a NAT namespace on 6.18, as History gets it
+    ct = (fixtures_dir / "linux-6.18-conntrack" / "nf_conntrack").read_bytes()
+    known |= set(parse_proc_net(conntrack_section(ct)))
     missing = [k for k in CATALOG if k not in known]
     assert missing == []

@@ -16,6 +16,7 @@ COMMANDS = {
     "capture": "tui.commands.capture",
     "diagnose": "tui.commands.diagnose",
     "exporter": "tui.commands.exporter",
+    "sockets": "tui.commands.sockets",
 }
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from tui.core.catalog import GROUP_ORDER, Group, group_of, info, keys_in
+from tui.core.conntrack import DROP_KEYS as CT_DROP_KEYS
 from tui.core.counters import is_gauge, parse_proc_net
 from tui.core.history import History, NsHistory
 from tui.core.namespaces import NetNS, SourceStatus
@@ -66,8 +67,9 @@ RECENT_S = 60.0  # a row whose trouble moved this recently keeps a dim marker
 
 
 def nstat_name(key: str) -> str:
-    """``TcpExt.ListenDrops`` -> ``TcpExtListenDrops``: what ``nstat`` prints and people grep."""
-    return key.replace(".", "", 1)
+    """``TcpExt.ListenDrops`` -> ``TcpExtListenDrops``: what ``nstat`` prints and people grep.
+    Conntrack's counters are not nstat's: they keep their dot (``Conntrack.insert_failed``)."""
+    return key if key.startswith("Conntrack.") else key.replace(".", "", 1)
 
 
 # -- records crossing from the worker thread to the UI ------------------------------------------
@@ -87,6 +89,10 @@ class NsSummary:
     trend: tuple[int, ...] = ()  # SYN-trouble + delayed-ACK events per tick, oldest first
     last_moved: float | None = None  # when a SYN-trouble or delayed-ACK counter last moved
     ticks: int = 0
+    # conntrack trouble in the latest tick: packets it dropped (drop, chainlength) and entries
+    # it evicted for room (early_drop); what the host row's conntrack marker lights up on
+    ct_delta: int = 0
+    ct_last_moved: float | None = None  # when one of those last moved
 
     @property
     def syn_lit(self) -> bool:
@@ -99,6 +105,10 @@ class NsSummary:
     @property
     def lit(self) -> bool:
         return self.syn_delta > 0 or self.dack_delta > 0
+
+    @property
+    def ct_lit(self) -> bool:
+        return self.ct_delta > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +232,8 @@ def summarize(inode: int, h: NsHistory | None) -> NsSummary:
         t = h.last_moved.get(key)
         if t is not None and (last_moved is None or t > last_moved):
             last_moved = t
+    ct = sum(last.get(k, 0) for k in CT_DROP_KEYS) if last else 0
+    ct_moved = max((t for k in CT_DROP_KEYS if (t := h.last_moved.get(k)) is not None), default=None)
     return NsSummary(
         inode,
         syn_delta=syn,
@@ -233,6 +245,8 @@ def summarize(inode: int, h: NsHistory | None) -> NsSummary:
         trend=tuple(trend),
         last_moved=last_moved,
         ticks=h.ticks,
+        ct_delta=ct,
+        ct_last_moved=ct_moved,
     )
 
 
@@ -414,8 +428,10 @@ class LiveSource:
         # under the lock: the history must not change while the rules read it; the sysctl and
         # socket reads inside the namespace take milliseconds, so a tick waits at most that
         with self._lock:
-            return diagnose_namespace(ns, self.monitor.history.get(ns.inode), n=n,
-                                      reader=self.monitor.sampler.netns_reader)
+            history = self.monitor.history
+            host = next((x for x in self.monitor.sampler.namespaces if x.kind == "host"), None)
+            return diagnose_namespace(ns, history.get(ns.inode), n=n, reader=self.monitor.sampler.netns_reader,
+                                      host=host, host_history=history.get(host.inode) if host else None)
 
     def close(self) -> None:
         try:

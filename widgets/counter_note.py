@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.core.catalog import CATALOG, netstat_line
+from tui.core.catalog import CATALOG, Group, netstat_line
 from tui.source import nstat_name
 
 __all__ = ["CounterNote", "note_text"]
@@ -30,13 +30,15 @@ def note_text(key: str | None) -> Text:
         t.append("  not in synscope's catalog: see the kernel's Documentation/networking/snmp_counter.rst",
                  style="dim")
         return t
-    t.append("  netstat -s: ", style="dim")
+    # conntrack's counters are not in netstat -s: their words are synscope's own
+    t.append("  conntrack: " if c.group is Group.CONNTRACK else "  netstat -s: ", style="dim")
     if c.wording:
         # the count comes first ("24 SYNs to ...") unless the wording has its place ("N times")
         t.append(netstat_line(c).removeprefix("N "), style="bold cyan")
     else:
         t.append(netstat_line(c), style="bold cyan")
-        t.append("  (no wording of its own)", style="dim")
+        if c.group is not Group.CONNTRACK:
+            t.append("  (no wording of its own)", style="dim")
     if c.note:
         t.append("\n")
         t.append(c.note)

@@ -11,13 +11,17 @@ from contextlib import contextmanager
 
 from tui.core.monitor import Monitor, Tick
 from tui.core.namespaces import Discovery, NetNS
+from tui.core.nsexec import NamespaceGone
+from tui.core.sampler import NetnsReader
+from tui.core.sockets import sockets_summary
 from tui.core.sources import default_sources
 
 
 @contextmanager
 def two_samples(interval: float) -> Iterator[tuple[Monitor, Tick, Tick]]:
-    """A monitor sampled twice, ``interval`` seconds apart; closed on exit."""
-    monitor = Monitor(Discovery(default_sources()), background=False)
+    """A monitor sampled twice, ``interval`` seconds apart; closed on exit. Both samples read
+    every namespace's conntrack statistics (the TUI skips those not in use on most ticks)."""
+    monitor = Monitor(Discovery(default_sources()), background=False, conntrack_recheck=1)
     try:
         first = monitor.tick()
         time.sleep(interval)
@@ -57,3 +61,11 @@ def ns_identity(ns: NetNS) -> dict:
         "pod": ns.pod or None,
         "k8s_namespace": ns.k8s_namespace or None,
     }
+
+
+def sockets_record(ns: NetNS, reader: NetnsReader) -> dict:
+    """``{"sockets": summary or None, "sockets_error": why or None}`` for a JSON record."""
+    try:
+        return {"sockets": sockets_summary(ns, reader).as_dict(), "sockets_error": None}
+    except (NamespaceGone, OSError) as exc:
+        return {"sockets": None, "sockets_error": str(exc)}

@@ -13,7 +13,8 @@ import os
 import sys
 
 from tui.commands.argtypes import MAX_INTERVAL, seconds
-from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
+from tui.commands.common import matching, ns_identity, report_blind_spots, sockets_record, two_samples
+from tui.core.conntrack import read_conntrack_max
 from tui.core.namespaces import pod_row_name
 from tui.core.rules import Diagnosis, diagnose_namespace
 from tui.core.sampler import NetnsReader
@@ -36,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, default_interval=5.0)
 
 
-def record(d: Diagnosis) -> dict:
+def record(d: Diagnosis, conntrack_max: int | None = None) -> dict:
     ns = d.ns
     rec: dict = {
         **ns_identity(ns),
@@ -44,6 +45,8 @@ def record(d: Diagnosis) -> dict:
         "kernel": d.sysctls.kernel if d.sysctls else os.uname().release,
         "findings": [f.as_dict() for f in d.findings],
         "notes": list(d.notes),
+        # over the window; null: no conntrack in use here. max is global on 6.18
+        "conntrack": {**d.conntrack.as_dict(), "max": conntrack_max} if d.conntrack else None,
     }
     for f, fr in zip(d.findings, rec["findings"]):
         for p, pr in zip(f.proposals, fr["proposals"]):
@@ -107,15 +110,17 @@ def run(args: argparse.Namespace) -> int:
             if args.ns and not shown:
                 return 1
             host = next((ns for ns in tick.namespaces if ns.kind == "host"), None) or host_netns()
-            results = [diagnose_namespace(ns, monitor.history.get(ns.inode), n=1, reader=reader, host=host)
-                       for ns in shown]
+            host_history = monitor.history.get(host.inode)
+            results = [diagnose_namespace(ns, monitor.history.get(ns.inode), n=1, reader=reader, host=host,
+                                          host_history=host_history) for ns in shown]
+        listed = [d for d in results if d.findings or args.all]
+        if args.json:
+            ct_max = read_conntrack_max()
+            for d in listed:
+                print(json.dumps({**record(d, ct_max), **sockets_record(d.ns, reader)}, sort_keys=True))
+            return 0
     finally:
         reader.close()
-    listed = [d for d in results if d.findings or args.all]
-    if args.json:
-        for d in listed:
-            print(json.dumps(record(d), sort_keys=True))
-        return 0
     for d in listed:
         print_text(d, sys.stdout)
     with_findings = sum(1 for d in results if d.findings)

@@ -7,11 +7,13 @@ import json
 import sys
 
 from tui.core.catalog import GROUP_ORDER, group_of, info
+from tui.core.conntrack import conntrack_view, read_conntrack_max
 from tui.core.counters import is_gauge
 from tui.commands.argtypes import MAX_INTERVAL, seconds
-from tui.commands.common import matching, ns_identity, report_blind_spots, two_samples
+from tui.commands.common import matching, ns_identity, report_blind_spots, sockets_record, two_samples
 from tui.core.monitor import Monitor
 from tui.core.namespaces import NetNS, pod_row_name
+from tui.core.sampler import NetnsReader
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,9 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, default_interval=1.0)
 
 
-def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
+def ns_record(ns: NetNS, monitor: Monitor, with_values: bool, conntrack_max: int | None = None) -> dict:
     h = monitor.history.get(ns.inode)
     deltas = dict(sorted(h.last_deltas.items())) if h else {}
+    view = conntrack_view(h, 1) if h else None
     rec: dict = {
         **ns_identity(ns),
         "names": [ns.name, *ns.aliases],
@@ -39,6 +42,8 @@ def ns_record(ns: NetNS, monitor: Monitor, with_values: bool) -> dict:
         "interval": round(h.dt(h.ticks - 1) or 0.0, 3) if h and h.ticks else None,
         "deltas": deltas,
         "resets": list(h.last_resets) if h else [],
+        # null: no conntrack in use in this namespace; max is global (the same for all, 6.18)
+        "conntrack": {**view.as_dict(), "max": conntrack_max} if view else None,
     }
     if with_values and h:
         rec["values"] = h.values()
@@ -79,8 +84,15 @@ def run(args: argparse.Namespace) -> int:
     with two_samples(args.interval) as (monitor, first, second):
         report_blind_spots(first, second)
         shown = matching(second.namespaces, args.ns)
-        records = [ns_record(ns, monitor, args.all) for ns in shown]
+        ct_max = read_conntrack_max()
+        records = [ns_record(ns, monitor, args.all, ct_max) for ns in shown]
     if args.json:
+        reader = NetnsReader()  # the sockets summary, read inside each namespace (JSON only)
+        try:
+            for ns, rec in zip(shown, records):
+                rec.update(sockets_record(ns, reader))
+        finally:
+            reader.close()
         for rec in records:
             print(json.dumps(rec, sort_keys=True))
     else:

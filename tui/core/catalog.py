@@ -11,6 +11,11 @@ it, or (TCPTimeouts, TWKilled) its table lists one that its lookup never finds.
 "Usually: "): shown together under the detail panel for the focused counter. They describe Linux 6.x (checked
 against the kernel source); older behaviour is named where it differs. A counter that is
 not in the catalog still shows up (group "other") with its nstat name only.
+
+The Conntrack group (``/proc/net/stat/nf_conntrack``, see tui/core/conntrack.py) is not in
+``netstat -s`` at all: its wording is synscope's own, in netstat's style, and each note names
+the field as ``conntrack -S`` prints it where that differs. Every ``Conntrack.*`` key is in
+that group, catalogued or not.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class Group(StrEnum):
     RETRANS = "retransmits"
     RESETS = "resets/aborts"
     TIME_WAIT = "time-wait"
+    CONNTRACK = "conntrack"
     OTHER = "other"
 
 
@@ -36,6 +42,7 @@ GROUP_ORDER: tuple[Group, ...] = (
     Group.RETRANS,
     Group.RESETS,
     Group.TIME_WAIT,
+    Group.CONNTRACK,
     Group.OTHER,
 )
 
@@ -64,6 +71,7 @@ def _c(key: str, group: Group, wording: str, note: str = "", cause: str = "") ->
 
 
 _S, _D, _R, _X, _T, _O = Group.SYN, Group.DELAYED_ACK, Group.RETRANS, Group.RESETS, Group.TIME_WAIT, Group.OTHER
+_C = Group.CONNTRACK
 
 CATALOG: dict[str, CounterInfo] = {
     c.key: c
@@ -229,6 +237,59 @@ CATALOG: dict[str, CounterInfo] = {
            "A connection closed without TIME_WAIT: net.ipv4.tcp_max_tw_buckets was reached.",
            "more connections closing per minute than that limit; they lose TIME_WAIT's guard "
            "against old duplicates."),
+        # conntrack (per namespace; on 6.18 found, new, insert, delete and ignore stay 0)
+        _c("Conntrack.entries", _C, "connections tracked now",
+           "This namespace's conntrack entries now (a gauge), held against the global "
+           "nf_conntrack_max.",
+           "flows through NAT or stateful rules; an entry outlives its connection by its state's "
+           "timeout (TIME_WAIT 120 s)."),
+        _c("Conntrack.drop", _C, "packets dropped by conntrack",
+           "Packets conntrack dropped: no room for a new entry (dmesg: 'table full'), or an "
+           "insert clash it could not resolve.",
+           "entries at nf_conntrack_max (early_drop too), or the SNAT source-port race "
+           "(insert_failed too)."),
+        _c("Conntrack.early_drop", _C, "conntrack entries evicted to make room",
+           "The table was full: the entry of a connection not yet established (not assured) was "
+           "evicted so a new one could be tracked.",
+           "entries at net.netfilter.nf_conntrack_max: a burst of new connections, or long "
+           "timeouts holding entries; established ones are never evicted."),
+        _c("Conntrack.insert_failed", _C, "conntrack inserts failed",
+           "A new connection's entry could not go in (its tuple taken, or its hash chain too "
+           "long): its packet, often a SYN, was dropped.",
+           "the SNAT source-port race (kubernetes#56903): two connections NATed to one port at "
+           "once; no --random-fully; UDP DNS."),
+        _c("Conntrack.clashres", _C, "conntrack insert clashes resolved",
+           "Two packets raced to insert the same new flow; the kernel merged them and let the packet "
+           "through (conntrack -S: clash_resolve).",
+           "parallel UDP queries from one socket (DNS A and AAAA at once); nothing was dropped, but "
+           "the same race drops when it cannot be resolved (insert_failed)."),
+        _c("Conntrack.chainlength", _C, "conntrack inserts refused: hash chain too long",
+           "A new entry was refused, its hash chain too long (conntrack -S: chaintoolong); its "
+           "packet was dropped.",
+           "a hash table small for the entries (nf_conntrack_buckets), or flows crafted to "
+           "collide."),
+        _c("Conntrack.invalid", _C, "packets conntrack could not track (invalid)",
+           "A packet fitting no tracked state: out of the TCP window, bad flags (SYN|FIN). "
+           "Passed on marked INVALID; a rule may drop it.",
+           "out-of-window segments (asymmetric routing, an entry gone while its connection "
+           "lived), crafted packets; kube-proxy drops them."),
+        _c("Conntrack.icmp_error", _C, "packets conntrack found in error",
+           "Packets conntrack's protocol checks rejected: a truncated or malformed header, a bad "
+           "checksum, or an ICMP error about no tracked connection (conntrack -S: error).",
+           "corrupted packets, or ICMP errors (unreachable, TTL exceeded) for connections already "
+           "gone."),
+        _c("Conntrack.search_restart", _C, "conntrack lookups restarted",
+           "A lookup met an entry that moved to another hash chain and had to start again.",
+           "entries freed or the table resized while it is busy; harmless, a high rate means heavy "
+           "churn."),
+        _c("Conntrack.found", _C, "", "Lookups that found an entry; not counted on recent kernels (0 on 6.18)."),
+        _c("Conntrack.new", _C, "", "Entries created; not counted on recent kernels (0 on 6.18)."),
+        _c("Conntrack.insert", _C, "", "Entries inserted; not counted on recent kernels (0 on 6.18)."),
+        _c("Conntrack.delete", _C, "", "Entries deleted; not counted on recent kernels (0 on 6.18)."),
+        _c("Conntrack.ignore", _C, "", "Packets already tracked or untracked (NOTRACK); 0 on 6.18."),
+        _c("Conntrack.expect_new", _C, "", "Expected connections (FTP, SIP helpers) that arrived."),
+        _c("Conntrack.expect_create", _C, "", "Expectations a helper (FTP, SIP) created."),
+        _c("Conntrack.expect_delete", _C, "", "Expectations deleted."),
         # context, shown in "other" with familiar wording
         _c("Tcp.ActiveOpens", _O, "active connection openings", "Connections this side started: connect() sent a SYN."),
         _c("Tcp.PassiveOpens", _O, "passive connection openings",
@@ -262,13 +323,18 @@ CATALOG: dict[str, CounterInfo] = {
 
 
 def info(key: str) -> CounterInfo:
-    """Catalog entry for a key; unknown keys are "other" with no wording."""
-    return CATALOG.get(key) or CounterInfo(key, Group.OTHER, "")
+    """Catalog entry for a key; unknown keys are "other" (or "conntrack") with no wording."""
+    return CATALOG.get(key) or CounterInfo(key, _uncatalogued_group(key), "")
 
 
 def group_of(key: str) -> Group:
     c = CATALOG.get(key)
-    return c.group if c else Group.OTHER
+    return c.group if c else _uncatalogued_group(key)
+
+
+def _uncatalogued_group(key: str) -> Group:
+    # a conntrack column of a newer kernel still belongs with the other conntrack counters
+    return Group.CONNTRACK if key.startswith("Conntrack.") else Group.OTHER
 
 
 def keys_in(group: Group) -> tuple[str, ...]:

@@ -51,6 +51,7 @@ GAUGES: frozenset[str] = frozenset(
         "Ip6.Forwarding",
         "MPTcpExt.MPCurrEstab",
         "TcpExt.TCPMemoryPressuresChrono",  # accumulated ms, but not an event count either
+        "Conntrack.entries",  # the namespace's conntrack entries now (tui/core/conntrack.py)
     }
 )
 

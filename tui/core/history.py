@@ -12,6 +12,9 @@ Rates: none on the first sample; a counter that goes down is a reset, stored as 
 (``None``), never a negative rate. A namespace replaced under the same name has a new inode
 and therefore a new :class:`NsHistory`: the two are never mixed. Gauges (``Tcp.CurrEstab``)
 store values, not deltas, and never have a rate.
+
+A file may be empty (``b""``): the conntrack section of a namespace that has no conntrack in
+use. When its section appears, its values count as growth from 0.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ __all__ = ["History", "NsHistory", "DEFAULT_CAPACITY", "GAP"]
 DEFAULT_CAPACITY = 900  # 15 minutes at 1 s
 GAP = -(2**31)
 _I32_MAX = 2**31 - 1
+# sections a file leaves out while all their values are 0: when one appears, its values are
+# the growth since it was last seen (conntrack's, see tui/core/conntrack.py)
+_ZERO_UNTIL_SHOWN = frozenset({"Conntrack"})
 
 
 class _Series:
@@ -93,9 +99,12 @@ class NsHistory:
         deltas: dict[str, int] = {}
         resets: list[str] = []
         gauges_now: dict[str, tuple[int, int]] = {}
-        new_files: list[_FileState] = []
+        new_files: list[_FileState | None] = []
         for fi, data in enumerate(files):
             old = self._files[fi] if fi < len(self._files) else None
+            if not data:  # an optional file with nothing in it (conntrack not in use)
+                new_files.append(None)
+                continue
             if old is not None and len(self._raw) > fi and data == self._raw[fi]:
                 new_files.append(old)
                 continue
@@ -108,9 +117,15 @@ class NsHistory:
                     continue
                 vals = parse_values(line, section, len(keys), source)
                 values.append(vals)
-                if first or old is None:
+                if first:
                     continue
-                if old.layout is layout:
+                if old is None:
+                    if section not in _ZERO_UNTIL_SHOWN:
+                        continue
+                    # the section was absent because every value was 0 (conntrack not in use
+                    # yet): what it shows now is what grew since
+                    pairs = ((k, 0, a) for k, a in zip(keys, vals) if a)
+                elif old.layout is layout:
                     before = old.values[si]
                     pairs = ((keys[i], b, a) for i, (b, a) in enumerate(zip(before, vals)) if b != a)
                 else:  # the header changed (IcmpMsg grows columns): match by key
@@ -131,7 +146,7 @@ class NsHistory:
                         deltas[key] = a - b
             new_files.append(_FileState(layout, tuple(lines), tuple(values)))
         self._raw = files
-        self._files = list(new_files)
+        self._files = new_files
         if first:
             self.first_time = self.last_time = t
             return

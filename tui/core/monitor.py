@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .conntrack import RECHECK_TICKS
 from .history import DEFAULT_CAPACITY, History
 from .namespaces import Discovery, DiscoveryResult, NetNS, SourceStatus
 from .sampler import SampleResult, Sampler
@@ -38,10 +39,11 @@ class Monitor:
         capacity: int = DEFAULT_CAPACITY,
         discover_every: float = 5.0,
         background: bool = True,
+        conntrack_recheck: int = RECHECK_TICKS,
     ) -> None:
         self.discovery = discovery or Discovery()
         self.history = History(capacity)
-        self.sampler = Sampler(self.history)
+        self.sampler = Sampler(self.history, conntrack_recheck=conntrack_recheck)
         self.discover_every = discover_every
         self._latest: DiscoveryResult | None = None
         self._latest_at = 0.0

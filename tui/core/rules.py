@@ -30,6 +30,17 @@ Rules (each says which counters moved and by how much):
 * ``delayed-acks`` DelayedACKs at least DELACK_MIN and DELACK_MIN_RATE per second: an info
   note — normal on their own, a side effect next to SYN drops or loss, and the Nagle +
   delayed-ACK stall of small writes (TCP_NODELAY, or ``ip route … quickack 1``).
+* ``conntrack-full`` early_drop, or drops no failed insert explains, with entries near
+  nf_conntrack_max -> nf_conntrack_max (and the hash size), global and host only, with the
+  memory they cost; proposed only when the table was seen full.
+* ``conntrack-race`` insert_failed (less chainlength): the SNAT source-port race —
+  --random-fully, fewer short-lived connections, NodeLocal DNSCache; no sysctl. Resolved
+  clashes alone (clashres) are an info note; chains too long a note on the hash size.
+* ``conntrack-invalid`` invalid at least CT_INVALID_MIN and CT_INVALID_MIN_RATE per second:
+  out-of-window or malformed packets; nf_conntrack_tcp_be_liberal as an option with its
+  trade-offs, not proposed (the counter cannot tell the kinds apart).
+* ``syn-unanswered`` names the node's conntrack drops (or the namespace's own) when they grew
+  in the same window, instead of sending the reader to the server first.
 
 Every finding states its confidence (high / medium / low) and why. Rules never propose a key
 the namespace's kernel does not have.
@@ -41,6 +52,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .catalog import info
+from .conntrack import SECTION as CONNTRACK_SECTION
+from .conntrack import ConntrackView, conntrack_view, entry_size
 from .history import NsHistory
 from .namespaces import NetNS
 from .nsexec import NamespaceGone
@@ -51,6 +64,7 @@ from .sysctl import Proposal, SysctlState, nsenter_prefix, read_sysctls
 
 __all__ = [
     "CONFIDENCE_LEVELS",
+    "ConntrackContext",
     "DELACK_MIN",
     "DELACK_MIN_RATE",
     "Diagnosis",
@@ -604,7 +618,7 @@ def _syn_queue(deltas, state, window, sockets) -> Finding | None:  # type: ignor
                    tuple(props), tuple(advice), confidence=confidence, confidence_why=why)
 
 
-def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def]
+def _syn_unanswered(deltas, window, ct=None) -> Finding | None:  # type: ignore[no-untyped-def]
     """The client side of a SYN drop: this namespace's SYNs (or SYN-ACKs) were retransmitted.
 
     TCPSynRetrans counts retransmitted SYNs *and* SYN-ACKs; each also counts in RetransSegs, and
@@ -634,6 +648,9 @@ def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untype
         "SYN-ACK back confirms it",
         "no sysctl in this namespace fixes it; tcp_syn_retries only changes how long connect() keeps trying",
     )
+    dropped = _conntrack_dropped(deltas, ct.host_deltas if ct is not None else None)
+    if active and dropped:
+        return _syn_unanswered_conntrack(deltas, window, syn, active, fails, listen_side, dropped, ev, advice)
     if active:
         explanation = (
             f"{syn} SYN retransmits{_w(window)} while this namespace opened {active} connections"
@@ -668,6 +685,59 @@ def _syn_unanswered(deltas, window) -> Finding | None:  # type: ignore[no-untype
                    (), advice, not_a_sysctl=True, confidence="low" if syn < MIN_SYN_RETRANS else "medium",
                    confidence_why="TCPSynRetrans counts SYNs and SYN-ACKs alike, and with no connect() in the window "
                    "which side went unanswered cannot be told from the counters")
+
+
+def _conntrack_dropped(own: Mapping[str, int], host: Mapping[str, int] | None) -> list[tuple[str, int, str]]:
+    """Where conntrack dropped packets in the window: [(whose, packets, what)], the node's first.
+
+    Packets dropped are ``drop`` (a full table, or a clash it could not resolve: those count
+    in insert_failed too) plus ``chainlength`` (a hash chain too long: insert_failed, not
+    drop). ``host`` is the node's own namespace's growth over the same window, for a pod.
+    """
+    out = []
+    for whose, d in (("the node's", host), ("this namespace's own", own)):
+        if not d:
+            continue
+        drop, chain = _d(d, "Conntrack.drop"), _d(d, "Conntrack.chainlength")
+        if drop + chain:
+            what = ", ".join(f"{k.split('.', 1)[1]} +{_d(d, k)}" for k in
+                             ("Conntrack.drop", "Conntrack.insert_failed", "Conntrack.chainlength", "Conntrack.early_drop")
+                             if _d(d, k))
+            out.append((whose, drop + chain, what))
+    return out
+
+
+def _syn_unanswered_conntrack(deltas, window, syn, active, fails, listen_side, dropped, ev, advice) -> Finding:  # type: ignore[no-untyped-def]
+    """SYNs retried while conntrack (the node's NAT, usually) dropped packets in the same window."""
+    where = "; ".join(f"{whose} conntrack dropped {n} packets ({what})" for whose, n, what in dropped)
+    node = any(whose == "the node's" for whose, _n, _w in dropped)
+    explanation = (
+        f"{syn} SYN retransmits{_w(window)} while this namespace opened {active} connections"
+        + (f" ({fails} attempts failed)" if fails else "")
+        + f", and in the same window {where}. "
+        + ("Kubernetes Services and egress NAT (kube-proxy, the CNI's masquerade) run in the node's own namespace: "
+           "a SYN its conntrack drops never reaches the server, and the client retries it a second later, exactly as "
+           "if the server had dropped it. " if node else
+           "A SYN this namespace's own conntrack drops (its NAT or stateful rules) never leaves it. ")
+        + "That is the likely cause of these retransmits, before the server: a full conntrack table (early_drop, "
+        "entries at nf_conntrack_max) or the SNAT source-port race (insert_failed)."
+    )
+    if listen_side:
+        explanation += " This namespace's own listeners also dropped SYNs: part of TCPSynRetrans may be their SYN-ACKs."
+    # evidence is this namespace's own growth; the node's counters are named in the explanation
+    conn_ev = _ev(deltas, "Conntrack.drop", "Conntrack.insert_failed", "Conntrack.chainlength", "Conntrack.early_drop")
+    first = ("look at the node's conntrack first: the host row's conntrack finding (table full or the SNAT race), "
+             "`conntrack -S` and `dmesg | grep nf_conntrack` on the node" if node else
+             "look at this namespace's conntrack finding (table full, SNAT race): its NAT or stateful rules drop the SYNs")
+    advice = (first, *advice)
+    if syn < MIN_SYN_RETRANS:
+        confidence, why = "low", f"only {syn} retransmitted SYN(s): one lost packet looks the same"
+    else:
+        confidence, why = "medium", (f"{syn} SYNs retransmitted while conntrack dropped packets in the same window; "
+                                     "conntrack does not count its drops per client, so the two are tied by time only "
+                                     "(a server dropping SYNs too would look the same here)")
+    return Finding("syn-unanswered", "warning", "SYNs unanswered: conntrack drops packets on the way", explanation,
+                   ev + conn_ev, window, (), advice, not_a_sysctl=True, confidence=confidence, confidence_why=why)
 
 
 def _path_loss(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def]
@@ -800,6 +870,253 @@ def _delayed_acks(deltas, state, window, routes, nsenter) -> Finding | None:  # 
                    confidence=confidence, confidence_why=why)
 
 
+# ------------------------------------------------------------------------- conntrack
+
+CT_NEAR_FULL = 0.9  # entries at 90 % of nf_conntrack_max: the table counts as full
+CT_RACE_MIN = 3  # fewer failed inserts look the same as one unlucky race
+CT_CLASHRES_MIN = 10  # resolved clashes drop nothing: only a steady stream is worth a note
+CT_INVALID_MIN = 20  # a few invalid packets are normal (late segments of closed connections)
+CT_INVALID_MIN_RATE = 0.2  # per second, over the window
+BUCKET_BYTES = 8  # one hash bucket: an hlist_nulls_head, one pointer (64-bit)
+CT_MAX_LIMIT = 2**31 - 1  # the sysctl's own upper bound
+
+
+@dataclass(frozen=True, slots=True)
+class ConntrackContext:
+    """What the conntrack rules need besides the deltas; every field may be unknown."""
+
+    entries: int | None = None  # the namespace's entries now
+    entries_peak: int | None = None  # the highest sampled in the window
+    entry_bytes: int | None = None  # one entry on this kernel (/proc/slabinfo), for the memory cost
+    # the node's own namespace's growth over the same window, when diagnosing another namespace:
+    # a pod's SYNs go through the node's NAT, and its conntrack drops show there, not in the pod
+    host_deltas: Mapping[str, int] | None = None
+
+
+def _mib(n: float) -> str:
+    if n < 2**20:
+        return f"{n / 2**10:.0f} KiB"
+    return f"{n / 2**20:.1f} MiB" if n < 2**30 else f"{n / 2**30:.1f} GiB"
+
+
+def _conntrack_full(deltas, state, window, ct) -> Finding | None:  # type: ignore[no-untyped-def]
+    """The conntrack table full: entries evicted (early_drop) or packets dropped for want of room.
+
+    Kernel facts (6.18, __nf_conntrack_alloc): a new entry is refused once the namespace's own
+    count is above net.netfilter.nf_conntrack_max (global, set on the host only); the kernel
+    first tries to evict an entry not yet assured (early_drop), and if it cannot, the packet
+    is dropped (drop; dmesg 'nf_conntrack: table full'). A clash conntrack cannot resolve also
+    counts in drop, with insert_failed: those are not the table's fault.
+    """
+    early, drop = _d(deltas, "Conntrack.early_drop"), _d(deltas, "Conntrack.drop")
+    failed, chain = _d(deltas, "Conntrack.insert_failed"), _d(deltas, "Conntrack.chainlength")
+    room = max(0, drop - max(0, failed - chain))  # drops that no failed insert explains
+    if not (early or room):
+        return None
+    ev = _ev(deltas, "Conntrack.early_drop", "Conntrack.drop", "Conntrack.insert_failed", "Conntrack.chainlength")
+    key, bkey = "net.netfilter.nf_conntrack_max", "net.netfilter.nf_conntrack_buckets"
+    limit = _int(state, key)
+    buckets = _int(state, bkey)
+    peak = ct.entries_peak if ct is not None else None
+    now = ct.entries if ct is not None else None
+    near = peak is not None and limit is not None and limit > 0 and peak >= CT_NEAR_FULL * limit
+    seen = (f"entries peaked at {peak} of nf_conntrack_max {limit} in the samples"
+            if peak is not None and limit is not None else "entries against nf_conntrack_max not read")
+    parts = []
+    if early:
+        parts.append(f"{early} entries of connections not yet established were evicted to make room (early_drop)")
+    if room:
+        parts.append(f"{room} packets were dropped that no insert clash explains (drop)")
+    explanation = (
+        f"The conntrack table was full{_w(window)}: " + " and ".join(parts) + f"; {seen}"
+        + (f" (now {now})" if now is not None and now != peak else "") + ". "
+        "On this kernel each namespace's own entry count is checked against net.netfilter.nf_conntrack_max, "
+        "which is global: it can only be set on the host, and applies to every namespace. A packet that finds no "
+        "room is dropped (dmesg: 'nf_conntrack: table full, dropping packet'): a new connection's SYN, so the "
+        "client retries a second later, or a packet of a flow that lost its entry."
+    )
+    advice: list[str] = []
+    props: list[Proposal] = []
+    if early:
+        confidence, why = "high", (f"early_drop +{early}: the kernel evicts entries only when the count is above "
+                                   "nf_conntrack_max, so the table was full at those moments")
+    elif near:
+        confidence, why = "high", (f"drop +{room} beyond the failed inserts, with entries at {peak} of {limit} "
+                                   f"(at least {CT_NEAR_FULL:.0%}) in the samples")
+    elif peak is not None and limit is not None:
+        confidence, why = "low", (f"drop +{room} beyond the failed inserts, but entries never came near "
+                                  f"nf_conntrack_max in the samples (peak {peak} of {limit}): a burst between two "
+                                  "samples, or drops of another kind (memory pressure); no change is proposed on that")
+    else:
+        confidence, why = "medium", (f"drop +{room} beyond the failed inserts; the entries or nf_conntrack_max were not "
+                                     "read, so whether the table was full is not confirmed and nothing is proposed")
+    if confidence == "high" and limit is not None and state is not None:
+        target = min(CT_MAX_LIMIT, limit * 2)
+        size = ct.entry_bytes if ct is not None else None
+        cost = (f"up to {_mib((target - limit) * size)} more when the table fills ({size} B a conntrack entry on this "
+                "kernel, from /proc/slabinfo; each entry's extensions, NAT and timestamps among them, come on top)"
+                if size else "one conntrack entry is a few hundred bytes (its size is in /proc/slabinfo, which could "
+                "not be read); extensions (NAT, timestamps) come on top")
+        p = _proposal(state, key, str(target),
+                      f"{', '.join(e.text() for e in ev)}{_w(window)}: the conntrack table was full ({seen})",
+                      f"medium, global: every namespace may then hold that many entries. Memory: {cost}; it is taken "
+                      "only as entries are used. A full table is often a symptom: a flood of new connections, or long "
+                      "timeouts holding dead flows (see below)", "conntrack-full")
+        if p:
+            props.append(p)
+        if buckets is not None and buckets < target // 4:
+            # kube-proxy's rule (hashsize >= max/4): an average chain of at most 8 at a full table
+            want = target // 4
+            p = _proposal(state, bkey, str(want),
+                          f"nf_conntrack_max {target} with {buckets} hash buckets: long chains at a full table",
+                          f"low: the hash table is reallocated at once, {_mib(want * BUCKET_BYTES)} "
+                          f"({BUCKET_BYTES} B a bucket), and every entry rehashed (a short pause); global, host only",
+                          "conntrack-full", optional=True)
+            if p:
+                props.append(p)
+        advice.append(f"{key} and {bkey} are global: set them on the node (sysctl -w, and /etc/sysctl.d/ to keep "
+                      "them); where nf_conntrack is a module loaded after sysctl.d is applied, keep the hash size as "
+                      "`options nf_conntrack hashsize=N` in /etc/modprobe.d/ (or nf_conntrack.hashsize=N on the kernel "
+                      "command line when it is built in)")
+        advice.append("on a Kubernetes node kube-proxy sets nf_conntrack_max when it starts, from its "
+                      "--conntrack-max-per-core (default 32768 per CPU) and --conntrack-min: raise those too, or its "
+                      "next start may set its own value again")
+    advice.append("what holds the entries: `conntrack -L | awk '{print $4}' | sort | uniq -c` on the node "
+                  "(entries by TCP state); many in TIME_WAIT or CLOSE mean short-lived connections (pool them); many "
+                  "ESTABLISHED idle ones mean long timeouts (nf_conntrack_tcp_timeout_established, 5 days by default)")
+    if not early and not near:
+        advice.append("watch entries against nf_conntrack_max (the Conntrack rows of this namespace) before "
+                      "changing anything: synscope proposes the change only once the table is seen full")
+    return Finding("conntrack-full", "critical", "Conntrack table full: packets dropped, entries evicted",
+                   explanation, ev, window, tuple(props), tuple(advice), confidence=confidence, confidence_why=why)
+
+
+def _int(state, key: str) -> int | None:  # type: ignore[no-untyped-def]
+    """The namespace's value, else the host's (a global key reads the same everywhere on 6.18)."""
+    if state is None:
+        return None
+    v = state.int_value(key)
+    if v is None:
+        h = state.host(key)
+        try:
+            v = int(h.split()[0]) if h else None
+        except ValueError:
+            v = None
+    return v
+
+
+def _conntrack_race(deltas, window) -> Finding | None:  # type: ignore[no-untyped-def]
+    """Inserts that failed: the SNAT source-port race (kubernetes#56903), and resolved clashes.
+
+    On 6.18 insert_failed counts an entry that could not go into the table at confirm time:
+    another entry took its tuple first (a clash conntrack could not resolve, its packet dropped
+    and counted in drop too), or its hash chain was too long (chainlength). clashres counts
+    clashes the kernel resolved: nothing dropped.
+    """
+    failed, chain = _d(deltas, "Conntrack.insert_failed"), _d(deltas, "Conntrack.chainlength")
+    clash = _d(deltas, "Conntrack.clashres")
+    race = max(0, failed - chain)
+    if not race and not chain and clash < CT_CLASHRES_MIN:
+        return None
+    ev = _ev(deltas, "Conntrack.insert_failed", "Conntrack.clashres", "Conntrack.chainlength", "Conntrack.drop")
+    advice = [
+        "masquerade with --random-fully: `iptables-save -t nat | grep -E 'MASQUERADE|SNAT'` on the node (and in this "
+        "namespace) shows the rules; those without --random-fully pick source ports in a way two connections can race "
+        "for. kube-proxy adds it to its own masquerade rule where iptables supports it; CNIs that masquerade pod "
+        "traffic have their own setting for it",
+        "fewer short-lived connections: keep-alive and connection pools, so fewer new flows race through the NAT",
+        "for UDP DNS (queries to a Service IP, A and AAAA at once from one socket): NodeLocal DNSCache, which keeps "
+        "pods' DNS off conntrack's NAT, or `options single-request-reopen` in the pods' resolv.conf (glibc)",
+        "no sysctl fixes the race; more source ports (a wider SNAT range, more egress addresses) make it rarer",
+    ]
+    if race:
+        explanation = (
+            f"{race} new connections' conntrack entries could not be inserted{_w(window)} (insert_failed"
+            + (f" +{failed}, of which chainlength +{chain}" if chain else f" +{failed}") + "): another entry had "
+            "taken their tuple between their first packet and its confirmation, and the kernel could not resolve the "
+            "clash, so it dropped the packet. Behind NAT this is the source-port race: two connections leave "
+            "through the same SNAT address to the same destination and get the same source port at once. A dropped "
+            "SYN costs the client a second (TCPSynRetrans on the client's row), a dropped DNS query 5 s (the "
+            "resolver's timeout)."
+        )
+        if clash:
+            explanation += f" clashres +{clash}: as many more races were resolved without a drop."
+        if race >= CT_RACE_MIN:
+            confidence, why = "high", (f"insert_failed +{failed}" + (f" less chainlength +{chain}" if chain else "")
+                                       + ": on this kernel a failed insert is a clash the kernel could not resolve "
+                                       "(its packet dropped) or a chain too long, counted apart; which NAT rule raced "
+                                       "is not visible in the counters")
+        else:
+            confidence, why = "low", f"insert_failed +{failed}: one or two look the same as a single unlucky race"
+        title, severity = "Conntrack inserts failed: the SNAT source-port race drops packets", "warning"
+    elif chain:
+        explanation = (
+            f"{chain} new entries were refused{_w(window)} because their hash chain was too long (chainlength): the "
+            "kernel caps a chain's length so a lookup stays short, and drops the packet of an entry that would make "
+            "it longer. Either the hash table is small for the entries (net.netfilter.nf_conntrack_buckets), or "
+            "flows were made to collide on purpose."
+        )
+        advice = ["compare the entries (the Conntrack rows) with net.netfilter.nf_conntrack_buckets: two hash entries "
+                  "per conntrack entry, and chains are refused past ~64 entries; a table far from that points at "
+                  "crafted collisions (a flood), not at its size",
+                  "nf_conntrack_buckets is global and set on the host only (it reallocates the table at once)"]
+        confidence, why = "medium", ("chainlength counts only this; whether the table is small or the flows collide on "
+                                     "purpose needs the entries and the bucket count side by side")
+        title, severity = "Conntrack inserts refused: hash chains too long", "warning"
+    else:
+        r = _rate(clash, window)
+        explanation = (
+            f"clashres +{clash}{_w(window)}{_per_s(clash, window)}: new flows raced to insert the same conntrack entry "
+            "and the kernel resolved it, so nothing was dropped. It is the same race that drops packets when it "
+            "cannot be resolved (insert_failed): parallel UDP queries from one socket (DNS A and AAAA at once) make "
+            "it most often."
+        )
+        confidence, why = "medium", (f"{clash} resolved clashes" + (f" ({r:.1f}/s)" if r is not None else "")
+                                     + ", none failed: nothing dropped yet")
+        title, severity = "Conntrack clashes resolved: the insert race, without drops so far", "info"
+    return Finding("conntrack-race", severity, title, explanation, ev, window, (), tuple(advice), not_a_sysctl=True,
+                   confidence=confidence, confidence_why=why)
+
+
+def _conntrack_invalid(deltas, state, window, nsenter) -> Finding | None:  # type: ignore[no-untyped-def]
+    """Packets conntrack could not fit to a connection's state (invalid)."""
+    inv = _d(deltas, "Conntrack.invalid")
+    rate = _rate(inv, window)
+    if inv < CT_INVALID_MIN or (rate is not None and rate < CT_INVALID_MIN_RATE):
+        return None
+    ev = _ev(deltas, "Conntrack.invalid", "Conntrack.icmp_error", "Tcp.InErrs", "Tcp.OutRsts")
+    explanation = (
+        f"conntrack marked {inv} packets INVALID{_w(window)}{_per_s(inv, window)}: they fit no state of a connection "
+        "it tracks. For TCP that is mostly a segment out of the window conntrack expects (asymmetric routing that "
+        "shows it only one direction, an entry dropped or expired while its connection lived on, window scaling "
+        "mangled on the way), or a flag combination no state accepts (SYN|FIN: crafted or broken packets). "
+        "conntrack does not drop them itself: rules do (`-m conntrack --ctstate INVALID -j DROP`, which kube-proxy "
+        "puts on the traffic it forwards), and behind NAT an INVALID packet leaves untranslated and the peer "
+        "answers it with a reset."
+    )
+    advice = [
+        "see what they are first: capture here (t): segments far outside the sequence window of their connection "
+        "are out-of-window; SYN|FIN or other odd flags are crafted or broken packets",
+        "whether they are dropped: `iptables-save | grep -i invalid` in this namespace (and on the node)",
+    ]
+    if state is not None and state.has("net.netfilter.nf_conntrack_tcp_be_liberal"):
+        prefix = nsenter if nsenter is not None else "nsenter --net=<the namespace's path>"
+        cmd = f"{prefix} sysctl -w net.netfilter.nf_conntrack_tcp_be_liberal=1".strip()
+        advice.append(
+            "if they are out-of-window TCP segments: `" + cmd + "` (per namespace on this kernel; kube-proxy can set "
+            "it for the node, its conntrack tcpBeLiberal setting) makes conntrack accept them instead of marking "
+            "them INVALID. Trade-off: conntrack then stops checking TCP windows, so stale or spoofed segments inside "
+            "a tracked connection pass its rules and its NAT. Not when this namespace faces untrusted networks and "
+            "relies on conntrack to drop such segments, and not for the other kinds of invalid packet (bad flags, "
+            "checksums), which it does not change")
+    advice.append("synscope proposes no sysctl for this: the counter does not tell out-of-window segments from the "
+                  "other kinds, and the one setting that helps helps only the first")
+    confidence, why = "medium", ("the kernel counted the invalid packets; which kind they are (out of window, bad "
+                                 "flags, checksums) is not counted apart: a capture tells")
+    return Finding("conntrack-invalid", "warning", "Conntrack marks packets INVALID: out-of-window or malformed",
+                   explanation, ev, window, (), tuple(advice), confidence=confidence, confidence_why=why)
+
+
 def diagnose(
     deltas: Mapping[str, int],
     sysctls: SysctlState | None = None,
@@ -809,6 +1126,7 @@ def diagnose(
     kernel_keys: Iterable[str] = (),
     routes: Sequence[Route] | None = None,
     nsenter: str | None = None,
+    conntrack: ConntrackContext | None = None,
 ) -> list[Finding]:
     """All findings for one namespace, most severe first.
 
@@ -816,7 +1134,9 @@ def diagnose(
     the counters this kernel has (values().keys()), used to tell an old kernel from a new one
     when the sysctls were not read. ``routes`` (None: not read) and ``nsenter`` (the command
     prefix that enters the namespace; "" for the host) make the delayed-ACK finding's
-    ``ip route`` commands exact; without them it gives a template and says so.
+    ``ip route`` commands exact; without them it gives a template and says so. ``conntrack``:
+    the entries and their size for the table-full finding, and the node's conntrack growth for
+    a pod whose SYNs go unanswered.
     """
     kernel = set(kernel_keys)
     socks = list(sockets) if sockets is not None else None  # None: not read, say nothing about them
@@ -825,9 +1145,12 @@ def diagnose(
         _nat_timestamps(deltas, sysctls, window, kernel),
         _accept_queue(deltas, sysctls, window, socks),
         _syn_queue(deltas, sysctls, window, socks),
-        _syn_unanswered(deltas, window),
+        _syn_unanswered(deltas, window, conntrack),
         _path_loss(deltas, window),
         _delayed_acks(deltas, sysctls, window, routes, nsenter),
+        _conntrack_full(deltas, sysctls, window, conntrack),
+        _conntrack_race(deltas, window),
+        _conntrack_invalid(deltas, sysctls, window, nsenter),
     ]
     out = [f for f in found if f is not None]
     out.sort(key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
@@ -855,6 +1178,7 @@ class Diagnosis:
     window: float | None
     deltas: Mapping[str, int]
     notes: tuple[str, ...] = ()  # what could not be read, and why
+    conntrack: ConntrackView | None = None  # None: no conntrack in use in this namespace
 
     @property
     def proposals(self) -> list[Proposal]:
@@ -869,20 +1193,32 @@ def diagnose_namespace(
     reader: NetnsReader | None = None,
     host: NetNS | None = None,
     always_read: bool = False,
+    host_history: NsHistory | None = None,
 ) -> Diagnosis:
     """Findings for one namespace from its history, reading its sysctls and sockets inside it.
 
     Sysctls, sockets (and routes, for the delayed-ACK finding) are read only when a rule fires
-    (or ``always_read``): a quiet namespace costs nothing but the arithmetic.
+    (or ``always_read``): a quiet namespace costs nothing but the arithmetic. ``host_history``:
+    the node's own namespace's history, ticking with this one, so a pod whose SYNs go
+    unanswered is told when the node's conntrack dropped packets in the same window.
     """
     if history is None or history.ticks == 0:
         return Diagnosis(ns, (), None, None, None, {}, ("no deltas yet: wait for a second sample",))
     deltas, window = deltas_from_history(history, n)
     kernel_keys = history.values().keys()
+    view = conntrack_view(history, n)
+    host_ct = None
+    if host_history is not None and host_history is not history and host_history.ticks:
+        host_deltas, _ = deltas_from_history(host_history, n)
+        host_ct = {k: v for k, v in host_deltas.items() if k.startswith(CONNTRACK_SECTION + ".")} or None
+    ct = ConntrackContext(view.entries if view else None, view.entries_peak if view else None, None, host_ct)
     # unexplained ListenDrops need the sysctls to be judged (tcp_syncookies=0?): read them
-    quiet = not diagnose(deltas, None, window=window, kernel_keys=kernel_keys) and not _unexplained_listen_drops(deltas)
+    quiet = (not diagnose(deltas, None, window=window, kernel_keys=kernel_keys, conntrack=ct)
+             and not _unexplained_listen_drops(deltas))
     if not always_read and quiet:
-        return Diagnosis(ns, (), None, None, window, deltas)
+        return Diagnosis(ns, (), None, None, window, deltas, conntrack=view)
+    if _d(deltas, "Conntrack.early_drop") or _d(deltas, "Conntrack.drop"):  # the table-full finding's memory cost
+        ct = ConntrackContext(ct.entries, ct.entries_peak, entry_size(), ct.host_deltas)
     notes: list[str] = []
     state: SysctlState | None = None
     socks: list[ListenSocket] | None = None
@@ -901,6 +1237,7 @@ def diagnose_namespace(
         except (NamespaceGone, OSError) as exc:
             notes.append(f"routes not read: {exc}")
     nsenter = "" if ns.kind == "host" else nsenter_prefix(ns)
-    findings = diagnose(deltas, state, socks, window=window, kernel_keys=kernel_keys, routes=routes, nsenter=nsenter)
+    findings = diagnose(deltas, state, socks, window=window, kernel_keys=kernel_keys, routes=routes, nsenter=nsenter,
+                        conntrack=ct)
     return Diagnosis(ns, tuple(findings), state, tuple(socks) if socks is not None else None, window, deltas,
-                     tuple(notes))
+                     tuple(notes), view)

@@ -16,9 +16,11 @@ import errno
 import os
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from .conntrack import CONNTRACK_FILE, RECHECK_TICKS, ConntrackReader
 from .counters import CounterParseError
 from .history import History
 from .namespaces import NetNS
@@ -97,15 +99,18 @@ class NetnsReader:
             pool.shutdown(wait=False)
         self._away = False  # this thread is home, or retired (the new one starts at home)
 
-    def read_many(self, items: list[tuple[int, str]], files: tuple[str, ...]) -> dict[int, tuple[bytes, ...] | str]:
+    def read_many(self, items: list[tuple[int, str]], files: tuple[str, ...], optional: tuple[str, ...] = (),
+                  optional_for: Collection[int] = ()) -> dict[int, tuple[bytes | None, ...] | str]:
         """``[(inode, path)]`` -> ``{inode: (bytes per file) | error text}``.
 
         An error text of class :class:`OutOfReach` means "not allowed to enter" (not root),
-        not "vanished".
+        not "vanished". ``optional`` files follow ``files`` in each tuple: read only for the
+        inodes in ``optional_for`` (``None`` for the others), ``b""`` where the file is not
+        there or cannot be read (conntrack's statistics, which a kernel may lack).
         """
         def run():  # type: ignore[no-untyped-def]
             try:
-                return self._read_many(items, files)
+                return self._read_many(items, files, optional, optional_for)
             finally:
                 self._go_home()
 
@@ -127,8 +132,10 @@ class NetnsReader:
 
         return self._pool.submit(run).result()
 
-    def _read_many(self, items: list[tuple[int, str]], files: tuple[str, ...]) -> dict[int, tuple[bytes, ...] | str]:
-        out: dict[int, tuple[bytes, ...] | str] = {}
+    def _read_many(self, items: list[tuple[int, str]], files: tuple[str, ...], optional: tuple[str, ...] = (),
+                   optional_for: Collection[int] = ()) -> dict[int, tuple[bytes | None, ...] | str]:
+        out: dict[int, tuple[bytes | None, ...] | str] = {}
+        skipped: tuple[None, ...] = (None,) * len(optional)
         for inode, path in items:
             try:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -147,9 +154,14 @@ class NetnsReader:
             finally:
                 os.close(fd)
             try:
-                out[inode] = tuple(read_proc_file(f"/proc/thread-self/net/{f}") for f in files)
+                data: tuple[bytes | None, ...] = tuple(read_proc_file(f"/proc/thread-self/net/{f}") for f in files)
             except OSError as exc:
                 out[inode] = f"read in {path}: {exc.strerror}"
+                continue
+            if optional:
+                data += tuple(_read_optional(f"/proc/thread-self/net/{f}") for f in optional) \
+                    if inode in optional_for else skipped
+            out[inode] = data
         return out
 
     def close(self) -> None:
@@ -157,6 +169,15 @@ class NetnsReader:
         if self._home >= 0:
             os.close(self._home)
             self._home = -1
+
+
+def _read_optional(name: str, dir_fd: int | None = None) -> bytes:
+    """A file that may not be there: its bytes, or b"" (conntrack statistics on a kernel
+    without conntrack; a process that exited between two reads is found by the next tick)."""
+    try:
+        return read_proc_file(name, dir_fd)
+    except OSError:
+        return b""
 
 
 class OutOfReach(str):
@@ -234,9 +255,13 @@ class _PidTarget:
 class Sampler:
     """Reads all namespaces, feeds History, reports what vanished."""
 
-    def __init__(self, history: History | None = None, files: tuple[str, ...] = FILES) -> None:
+    def __init__(self, history: History | None = None, files: tuple[str, ...] = FILES, *, conntrack: bool = True,
+                 conntrack_recheck: int = RECHECK_TICKS) -> None:
         self.history = history if history is not None else History()
         self.files = files
+        # conntrack's statistics, as a third file History gets (b"" while not in use); a
+        # namespace not using conntrack is read every `conntrack_recheck` ticks only
+        self.conntrack: ConntrackReader | None = ConntrackReader(conntrack_recheck) if conntrack else None
         self._pid_targets: dict[int, _PidTarget] = {}
         self._path_targets: dict[int, NetNS] = {}
         self._unreachable: dict[int, NetNS] = {}  # setns refused (EPERM): not retried
@@ -279,6 +304,8 @@ class Sampler:
                     if ns.inode not in self._unreachable:
                         self._path_targets[ns.inode] = ns
             self.history.retain(keep)
+            if self.conntrack is not None:
+                self.conntrack.retain(keep)
 
     @property
     def namespaces(self) -> list[NetNS]:
@@ -290,6 +317,7 @@ class Sampler:
         result = SampleResult(t, 0.0, 0)
         history = self.history
         files = self.files
+        ct = self.conntrack
         with self._lock:
             for inode, target in list(self._pid_targets.items()):
                 data = None
@@ -315,22 +343,33 @@ class Sampler:
                         continue
                     self._pid_targets.pop(inode).close()
                     history.forget(inode)
+                    if ct is not None:
+                        ct.forget(inode)
                     result.dropped.append((ns, "no process of it is left in it"))
                     continue
+                if ct is not None:
+                    raw = _read_optional(f"net/{CONNTRACK_FILE}", target.dirfd) if ct.want(inode) else None
+                    data += (ct.section(inode, raw),)
                 self._ingest(inode, t, data, target.ns, result)
             if self._path_targets:
                 items = [(i, ns.path) for i, ns in self._path_targets.items() if ns.path]
-                for inode, data in self.netns_reader.read_many(items, files).items():
+                optional = (CONNTRACK_FILE,) if ct is not None else ()
+                wanted = {i for i, _ in items if ct.want(i)} if ct is not None else set()
+                for inode, got in self.netns_reader.read_many(items, files, optional, wanted).items():
                     ns = self._path_targets[inode]
-                    if isinstance(data, str):
+                    if isinstance(got, str):
                         del self._path_targets[inode]
                         history.forget(inode)
-                        if isinstance(data, OutOfReach):
+                        if ct is not None:
+                            ct.forget(inode)
+                        if isinstance(got, OutOfReach):
                             self._unreachable[inode] = ns
                         else:
-                            result.dropped.append((ns, data))
+                            result.dropped.append((ns, got))
                         continue
-                    self._ingest(inode, t, data, ns, result)
+                    if ct is not None:
+                        got = (*got[:-1], ct.section(inode, got[-1]))
+                    self._ingest(inode, t, got, ns, result)  # type: ignore[arg-type]
             result.unreachable = list(self._unreachable.values())
         result.duration = time.monotonic() - start
         return result

@@ -77,6 +77,9 @@ KNOWN: dict[str, SysctlInfo] = {
         SysctlInfo("net.ipv4.tcp_fin_timeout", "FIN_WAIT_2 timeout (not TIME_WAIT's 60 s)"),
         SysctlInfo("net.ipv4.tcp_abort_on_overflow", "reset instead of drop when the accept queue is full"),
         SysctlInfo("net.core.netdev_max_backlog", "packets queued per CPU before the stack (global)"),
+        SysctlInfo("net.netfilter.nf_conntrack_max", "conntrack entries a namespace may hold (global on 6.18: set on the host)"),
+        SysctlInfo("net.netfilter.nf_conntrack_buckets", "size of conntrack's hash table, shared by every namespace (host only)"),
+        SysctlInfo("net.netfilter.nf_conntrack_tcp_be_liberal", "conntrack accepts out-of-window TCP segments instead of marking them INVALID"),
     )
 }
 WATCHED: tuple[str, ...] = tuple(KNOWN)
