@@ -84,8 +84,8 @@ tests.append({"name": "SYN retransmits: fire only after 10 minutes",
   "alert_rule_test": [
     {"eval_time": "8m", "alertname": "SynscopeSynRetransmits", "exp_alerts": []},
     {"eval_time": "15m", "alertname": "SynscopeSynRetransmits", "exp_alerts": [alert("SynscopeSynRetransmits", host, "500m")]}]})
-# 5 conntrack (issue 14)
-tests.append({"name": "conntrack drops (needs the conntrack counters of issue 14): insert_failed alone fires",
+# 5 conntrack
+tests.append({"name": "conntrack drops: insert_failed alone fires; INVALID packets are not drops",
   "interval": "1m",
   "input_series": [
     {"series": sel("synscope_nf_conntrack_stat_insert_failed", host), "values": "0+6x20"},

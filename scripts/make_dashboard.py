@@ -48,7 +48,7 @@ PANELS = [
      "RetransSegs / OutSegs over the window; pods sending fewer than 1 segment/s are left out.",
      [(f"sum by ({BY}) ({rate('synscope_netstat_Tcp_RetransSegs')}) / (sum by ({BY}) "
        f"({rate('synscope_netstat_Tcp_OutSegs')}) > 1)", LEGEND)], "percentunit"),
-    ("Conntrack drops per namespace /s (needs synscope's conntrack counters, issue 14)",
+    ("Conntrack drops per namespace /s",
      "drop + early_drop: table full; insert_failed: the SNAT source-port race. Empty until the exporter has them.",
      [(f"sum by ({BY}) ({rate('synscope_nf_conntrack_stat_drop')} + {rate('synscope_nf_conntrack_stat_early_drop')} + "
        f"{rate('synscope_nf_conntrack_stat_insert_failed')})", LEGEND)], "ops"),

@@ -95,16 +95,20 @@ def test_host_row_has_node_exporters_netstat_names_and_the_kernels_own_totals():
 def test_default_fields_are_the_triage_groups_and_the_context():
     sel = FieldSelector()
     for key, c in CATALOG.items():
+        if key.startswith("Conntrack."):
+            continue  # a curated subset of its group (below), not the whole group
         assert sel.selects(key) == (c.group is not Group.OTHER) or key.startswith("Tcp."), key
     for key in ("TcpExt.ListenDrops", "TcpExt.TCPSynRetrans", "TcpExt.PAWSTimewait", "TcpExt.DelayedACKs",
                 "Tcp.RetransSegs", "Tcp.OutSegs", "Tcp.PassiveOpens", "Tcp.CurrEstab"):
         assert sel.selects(key), key
     for key in ("TcpExt.TCPHPHits", "TcpExt.TCPPureAcks", "Ip.InReceives", "IcmpMsg.InType3", "Udp.InDatagrams"):
         assert not sel.selects(key), key
-    # the conntrack statistics (issue 14) are selected by name already, before any code reads them
-    for key in ("Conntrack.insert_failed", "Conntrack.drop", "Conntrack.early_drop", "Conntrack.entries"):
+    # conntrack: the columns that still move on 6.x and the count, not the rest of its catalog group
+    for key in ("Conntrack.insert_failed", "Conntrack.drop", "Conntrack.early_drop", "Conntrack.entries",
+                "Conntrack.chainlength", "Conntrack.invalid", "Conntrack.icmp_error"):
         assert sel.selects(key), key
-    assert not sel.selects("Conntrack.found")  # no longer moves on 6.x: not worth a series
+    for key in ("Conntrack.found", "Conntrack.new", "Conntrack.insert", "Conntrack.delete", "Conntrack.expect_new"):
+        assert not sel.selects(key), key  # stay 0 on 6.x: not worth a series
     # node_exporter's own default --collector.netstat.fields works as it does there
     theirs = FieldSelector(r"^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)"
                            r"|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue)"
@@ -122,9 +126,8 @@ def _history_of(inode: int, *files: bytes) -> History:
 
 
 def test_a_new_section_is_exported_by_name_and_typed_by_is_gauge(monkeypatch):
-    """The conntrack counters (issue 14) join by name: a ``Conntrack`` section in the
-    history is exported with node_exporter's conntrack names, its gauge as a gauge."""
-    monkeypatch.setattr(counters, "GAUGES", counters.GAUGES | {"Conntrack.entries"})
+    """A ``Conntrack`` section in the history is exported with node_exporter's conntrack
+    names, its gauge as a gauge, and only the columns that still move."""
     monkeypatch.setattr(counters, "_layouts", {})
     snmp = b"Tcp: RtoAlgorithm CurrEstab RetransSegs\nTcp: 1 3 17\n"
     conntrack = b"Conntrack: entries found insert_failed drop\nConntrack: 12 0 4 1\n"
@@ -139,6 +142,34 @@ def test_a_new_section_is_exported_by_name_and_typed_by_is_gauge(monkeypatch):
     assert got["synscope_nf_conntrack_stat_insert_failed"] == "4" and got["synscope_nf_conntrack_entries"] == "12"
     assert series == 5
     assert metric_name("TcpExt.ListenDrops") == "synscope_netstat_TcpExt_ListenDrops"
+
+
+def test_conntrack_is_exported_for_a_namespace_that_uses_it_and_not_for_one_that_does_not(lab):
+    from tui.core.sampler import Sampler
+
+    used, plain = lab.add("ctu"), lab.add("ctp")
+    # a MASQUERADE rule and one UDP flow: conntrack is in use in `used` only (one entry)
+    subprocess.run(["ip", "netns", "exec", used, "iptables", "-t", "nat", "-A", "POSTROUTING", "!", "-o", "lo",
+                    "-j", "MASQUERADE"], check=True, timeout=10)
+    lab.python(used, "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 9))"
+               ).wait(timeout=10)
+    nss = [NetNS(ns_inode_of_path(f"/run/netns/{n}") or 0, "netns", n, path=f"/run/netns/{n}") for n in (used, plain)]
+    sampler = Sampler()
+    try:
+        sampler.set_namespaces(nss)
+        sampler.sample()
+        text, _ = Renderer(FieldSelector()).render([(ns, sampler.history.get(ns.inode).file_values()) for ns in nss])
+    finally:
+        sampler.close()
+    got = {(n, lab_): v for n, lab_, v in samples(text)}
+    ct = {(n, lab_): v for (n, lab_), v in got.items() if "conntrack" in n}
+    assert ct, text
+    assert all(f'netns="{nss[0].inode}"' in lab_ for _, lab_ in ct), ct  # none for the namespace without it
+    entries = [v for (n, _), v in ct.items() if n == "synscope_nf_conntrack_entries"]
+    assert entries == ["1"], ct
+    assert types(text)["synscope_nf_conntrack_entries"] == "gauge"
+    assert types(text)["synscope_nf_conntrack_stat_invalid"] == "counter"
+    assert not any(n == "synscope_nf_conntrack_stat_found" for n, _ in ct)
 
 
 def test_labels_are_the_six_escaped_and_parse_back():

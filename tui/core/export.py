@@ -60,11 +60,13 @@ PREFIX = "synscope"
 # Context beside the triage groups: what the alerts divide by (OutSegs for a retransmit
 # ratio, PassiveOpens for a drop ratio) and the connection level.
 _CONTEXT_FIELDS = r"Tcp_(ActiveOpens|PassiveOpens|CurrEstab|InSegs|OutSegs|InErrs)"
-# Counters other work reads into the same history (issue 14: /proc/net/stat/nf_conntrack per
-# namespace, keys "Conntrack.<column>"). They are exported as soon as the sampler has them;
-# until then they match nothing. Only the columns that still move on Linux 6.x, and the count.
-_CONNTRACK_FIELDS = r"Conntrack_(entries|insert_failed|drop|early_drop|invalid|clashres|search_restart)"
+# Conntrack (/proc/net/stat/nf_conntrack per namespace, keys "Conntrack.<column>", only for a
+# namespace that uses conntrack): not the whole catalog group, only the columns that still
+# move on Linux 6.x, and the count. found/new/insert/delete stay 0 there: series for nothing.
+_CONNTRACK_FIELDS = r"Conntrack_(entries|insert_failed|drop|early_drop|chainlength|invalid|clashres|search_restart|icmp_error)"
 EXTRA_DEFAULT_FIELDS: tuple[str, ...] = (_CONTEXT_FIELDS, _CONNTRACK_FIELDS)
+# sections whose default is the curated pattern above, not their catalog group
+_CURATED_SECTIONS = frozenset({"Conntrack"})
 
 # How a key's section turns into a metric name, where it differs from the netstat rule.
 # Data, not code: a new section that needs its own prefix is one line here.
@@ -93,9 +95,9 @@ def default_fields() -> str:
     """The default ``--fields``: the catalog's triage groups, grouped by section, and the extras."""
     by_section: dict[str, list[str]] = {}
     for key, c in CATALOG.items():
-        if c.group is Group.OTHER:
-            continue
         section, _, column = key.partition(".")
+        if c.group is Group.OTHER or section in _CURATED_SECTIONS:
+            continue
         by_section.setdefault(section, []).append(re.escape(column))
     parts = [f"{section}_({'|'.join(cols)})" for section, cols in by_section.items()]
     return "^(" + "|".join([*parts, *EXTRA_DEFAULT_FIELDS]) + ")$"
