@@ -21,7 +21,7 @@ from nethelpers import as_nobody, ip, require_root, wait_for
 import tui.cli
 from tui.app import SynscopeApp
 from tui.core.namespaces import ns_inode_of_path
-from tui.core.sampler import NetnsReader
+from tui.core.netns import NetnsReader
 from tui.source import LiveSource, ScriptedSource
 
 

@@ -16,8 +16,8 @@ from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.commands.common import matching, ns_identity, report_blind_spots, sockets_record, two_samples
 from tui.core.conntrack import read_conntrack_max
 from tui.core.namespaces import pod_row_name
+from tui.core.netns import NetnsReader
 from tui.core.rules import Diagnosis, diagnose_namespace
-from tui.core.sampler import NetnsReader
 from tui.core.sysctl import commands_for, host_netns
 
 

@@ -49,7 +49,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Group, keys_in
+from . import netns
 from .namespaces import NetNS
+from .netns import NamespaceGone
 
 __all__ = [
     "CaptureError",
@@ -175,7 +177,7 @@ def preset_filter(name: str, *, port: int | str | None = None, ports: list[int] 
 
 def listen_ports(ns: NetNS, reader: object | None = None) -> list[int]:
     """The TCP ports something listens on inside ``ns`` (sock_diag, read inside the namespace)."""
-    from .sockets import NamespaceGone, listening_sockets
+    from .sockets import listening_sockets
 
     try:
         socks = listening_sockets(ns, reader=reader)  # type: ignore[arg-type]
@@ -220,21 +222,12 @@ def shim_argv(ns_fd: int, exe: str, argv: list[str]) -> list[str]:
 
 
 def open_ns_fd(ns: NetNS) -> int:
-    """Open ``ns``'s nsfs file, verified by inode. The caller closes it."""
-    paths = ([ns.path] if ns.path else []) + [f"/proc/{pid}/ns/net" for pid in ns.pids]
-    why: list[str] = []
-    for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            why.append(f"{path}: {exc.strerror}")
-            continue
-        if os.fstat(fd).st_ino == ns.inode:
-            return fd
-        os.close(fd)
-        why.append(f"{path} now names another namespace")
-    detail = "; ".join(why) if why else "no process and no path to enter it by"
-    raise CaptureError(f"cannot enter {ns.name} ({ns.label}): {detail}")
+    """Open ``ns``'s nsfs file, verified by inode (:func:`tui.core.netns.open_ns_fd`), for the
+    shim to enter. Raises :class:`CaptureError`; the caller closes the fd."""
+    try:
+        return netns.open_ns_fd(ns)
+    except NamespaceGone as exc:
+        raise CaptureError(str(exc)) from None
 
 
 _SBIN = ":/usr/sbin:/sbin:/usr/local/sbin"
