@@ -9,7 +9,8 @@ from textual import on
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tui.core.capture import CaptureStatus, human_bytes
+from tui.core.capture import CaptureStatus
+from widgets.formatting import human_bytes
 
 __all__ = ["CaptureList", "state_text"]
 
