@@ -41,7 +41,7 @@ import time
 
 from tui.app import SynscopeApp
 from tui.core.history import DEFAULT_CAPACITY
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 
 def make_source(namespaces: int, warmup: int) -> ScriptedSource:

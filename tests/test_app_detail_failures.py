@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from tui.app import SynscopeApp
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 INTERVAL = 0.25
 

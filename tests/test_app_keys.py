@@ -14,7 +14,7 @@ from tui.app import SynscopeApp
 from tui.screens.capture import CaptureForm
 from tui.screens.help import HelpScreen
 from tui.screens.sysctl import SysctlScreen
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 from widgets.counter_panel import CounterPanel
 from widgets.status_line import StatusLine
 

@@ -9,7 +9,7 @@ diff (``snapshot_report.html``).
 from __future__ import annotations
 
 from tui.app import SynscopeApp
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]

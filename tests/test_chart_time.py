@@ -11,7 +11,7 @@ picture catches up within CHART_EVERY.
 from __future__ import annotations
 
 from tui.app import CHART_EVERY, SynscopeApp
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 
 async def settle(app: SynscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from tui.app import SynscopeApp
 from tui.core.catalog import CATALOG, Group
-from tui.source import ScriptedSource, nstat_name
+from tui.scripted_source import ScriptedSource
+from tui.source import nstat_name
 from widgets.counter_note import note_text
 from widgets.counter_panel import _wrap
 

@@ -22,7 +22,8 @@ import tui.cli
 from tui.app import SynscopeApp
 from tui.core.namespaces import ns_inode_of_path
 from tui.core.netns import NetnsReader
-from tui.source import LiveSource, ScriptedSource
+from tui.scripted_source import ScriptedSource
+from tui.source import LiveSource
 
 
 def _names(note: str, name: str) -> bool:
