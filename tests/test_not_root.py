@@ -71,11 +71,11 @@ async def _tui_ticks(want: int) -> int:
         async with app.run_test(size=(200, 40)) as pilot:
             for _ in range(300):  # bounded: 300 × 0.1 s
                 await pilot.pause(0.1)
-                if app.frames_seen >= want or app.last_error:
+                if (app.latest.seq if app.latest else 0) >= want or app.last_error:
                     break
             frame = app.frame
             result = {
-                "frames": app.frames_seen,
+                "frames": app.latest.seq if app.latest else 0,
                 "error": app.last_error,
                 "notes": list(frame.notes) if frame else [],
                 "inodes": [ns.inode for ns in frame.namespaces] if frame else [],

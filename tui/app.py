@@ -139,7 +139,6 @@ class SynscopeApp(App[int]):
         self.latest: Frame | None = None  # the newest frame (differs while frozen)
         self.latest_detail: NsDetail | None = None
         self.detail: NsDetail | None = None
-        self.frames_seen = 0
         self.frozen_behind = 0
         self.last_error = ""
         self.detail_error = ""  # the last detail computation failed (cleared by the next one that works)
@@ -284,7 +283,6 @@ class SynscopeApp(App[int]):
         if self._gone():
             return
         self.latest = msg.frame
-        self.frames_seen += 1
         self.last_error = ""
         if msg.request == self._detail_request():
             self.latest_detail = msg.detail

@@ -29,6 +29,7 @@ from tui.core.catalog import Group
 from tui.source import CounterLine, NsDetail, nstat_name
 
 from .namespace_table import fmt_rate
+from .upstream import set_virtual_size_quietly
 
 __all__ = ["CounterPanel", "fmt_ago", "numbers_segments", "spark_segments", "words_segments"]
 
@@ -160,9 +161,9 @@ class CounterPanel(ScrollView, can_focus=True):
     Horizontal, two text cells and a ``Sparkline`` per moved counter), which cost ~30 ms per
     tick at 200x60 to update, lay out and composite, and a remount (~50 ms) whenever the
     selected namespace changed. Here each line is a cached ``Strip``, rebuilt only when that
-    line's inputs changed; the sparkline is still Textual's own Sparkline *renderable* (the
-    same bars and min→max colour blend the ``Sparkline`` widget draws), rendered into the
-    row's strip.
+    line's inputs changed; the sparkline is drawn straight into the row's strip by
+    :func:`spark_segments` (the bars and min→max colour blend Textual's ``Sparkline``
+    draws, without its renderable).
     """
 
     DEFAULT_CSS = """
@@ -195,9 +196,14 @@ class CounterPanel(ScrollView, can_focus=True):
     class Focused(Message):
         """The user moved to another counter (the chart follows)."""
 
-        def __init__(self, key: str) -> None:
+        def __init__(self, panel: CounterPanel, key: str) -> None:
             super().__init__()
+            self.panel = panel
             self.key = key
+
+        @property
+        def control(self) -> CounterPanel:
+            return self.panel
 
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kw)
@@ -368,12 +374,9 @@ class CounterPanel(ScrollView, can_focus=True):
         size = Size(self._width(), len(self._entries))
         if size == self.virtual_size:
             return
-        # ``virtual_size`` is a layout reactive: assigning it lays out the whole screen
-        # (~50 ms at 200x60), and a new namespace usually has another number of lines. Only
-        # the scrollbar depends on it (the panel's own height is 1fr): set it quietly and
-        # update the scrollbar; if the scrollbar appears or goes, Textual still lays out.
-        self.set_reactive(CounterPanel.virtual_size, size)
-        self._scroll_update(size)
+        # a new namespace usually has another number of lines, and only the scrollbar
+        # depends on it (the panel's own height is 1fr): no whole-screen layout for it
+        set_virtual_size_quietly(self, size)
 
     def _room(self) -> int:
         """The width the wording's lines are laid out for: as if the scrollbar were shown, so
@@ -475,7 +478,7 @@ class CounterPanel(ScrollView, can_focus=True):
             while bottom + 1 < len(self._entries) and self._entries[bottom + 1] == ("words", key):
                 bottom += 1
             self.scroll_to_region(Region(0, top, 1, bottom - top + 1), animate=False, immediate=True)
-        self.post_message(self.Focused(key))
+        self.post_message(self.Focused(self, key))
 
     def on_click(self, event: events.Click) -> None:
         index = int(self.scroll_y) + event.y

@@ -34,7 +34,7 @@ from tui.source import RECENT_S, NsSummary
 
 HOLD_S = 10.0  # an automatic selection keeps counting its last trouble this long (seconds)
 
-__all__ = ["NamespaceTable", "SORTS", "fmt_rate", "trend_text"]
+__all__ = ["NamespaceTable", "SORTS", "fmt_rate"]
 
 SORTS: dict[str, str] = {
     "trouble": "trouble first (lit rows, then recent trouble, then name)",
@@ -68,10 +68,6 @@ def _trend_cell(trend: tuple[int, ...], width: int, style: str) -> tuple[str, st
         return "·", "dim"
     hi = max(data)
     return "".join(_BLOCKS[0 if v <= 0 else max(1, round(v / hi * 8))] for v in data), style
-
-
-def trend_text(trend: tuple[int, ...], width: int, style: str) -> Text:
-    return _t(*_trend_cell(trend, width, style), "right")
 
 
 @dataclass(frozen=True)
@@ -115,8 +111,20 @@ class NamespaceTable(ScrollView, can_focus=True):
             self.table = table
             self.ns = ns
 
+        @property
+        def control(self) -> NamespaceTable:
+            return self.table
+
     class DetailRequested(Message):
         """Enter on a row: the user wants the detail panel."""
+
+        def __init__(self, table: NamespaceTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> NamespaceTable:
+            return self.table
 
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kw)
@@ -659,7 +667,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._move_to(row if row >= 0 else len(self._order) - 1)
 
     def action_open_detail(self) -> None:
-        self.post_message(self.DetailRequested())
+        self.post_message(self.DetailRequested(self))
 
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
