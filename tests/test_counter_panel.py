@@ -58,7 +58,7 @@ def test_spark_segments_draw_what_textuals_sparkline_draws():
     from rich.console import Console
     from textual.renderables.sparkline import Sparkline
 
-    from widgets.counter_panel import spark_segments
+    from widgets.sparkline import spark_segments
 
     console = Console()
     rng = random.Random(1)

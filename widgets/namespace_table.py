@@ -31,10 +31,12 @@ from textual.strip import Strip
 
 from tui.core.namespaces import KIND_RANK, NetNS
 from tui.source import RECENT_S, NsSummary
+from widgets.formatting import fmt_ago, fmt_rate
+from widgets.sparkline import trend_blocks
 
 HOLD_S = 10.0  # an automatic selection keeps counting its last trouble this long (seconds)
 
-__all__ = ["NamespaceTable", "SORTS", "fmt_rate"]
+__all__ = ["NamespaceTable", "SORTS"]
 
 SORTS: dict[str, str] = {
     "trouble": "trouble first (lit rows, then recent trouble, then name)",
@@ -46,28 +48,12 @@ SORTS: dict[str, str] = {
 }
 
 KIND_SHORT = {"host": "host", "pod": "pod", "container": "ctr", "netns": "netns", "proc": "proc"}
-_BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-def fmt_rate(r: float) -> str:
-    if r <= 0:
-        return "·"
-    if r >= 9999.5:
-        return f"{r / 1000:.0f}k"
-    if r >= 999.5:
-        return f"{r / 1000:.1f}k"
-    if r >= 9.95 or r == int(r):
-        return f"{r:.0f}"
-    return f"{r:.1f}"
 
 
 def _trend_cell(trend: tuple[int, ...], width: int, style: str) -> tuple[str, str]:
     """A tiny text sparkline (the table cannot hold a Sparkline widget per cell): text, style."""
-    data = trend[-width:]
-    if not any(data):
-        return "·", "dim"
-    hi = max(data)
-    return "".join(_BLOCKS[0 if v <= 0 else max(1, round(v / hi * 8))] for v in data), style
+    blocks = trend_blocks(trend[-width:])
+    return (blocks, style) if blocks else ("·", "dim")
 
 
 @dataclass(frozen=True)
@@ -344,7 +330,7 @@ class NamespaceTable(ScrollView, can_focus=True):
             "dack": (dack, "bold yellow" if dack_lit else "dim"),
             "retrans": (retrans, "" if retrans != "·" else "dim"),
             "trend": _trend_cell(trend, 14 if wide else 6, "red" if syn_lit else ("yellow" if dack_lit else "cyan")),
-            "last": ("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim"),
+            "last": ("-" if ago is None else fmt_ago(ago, compact=True), "" if syn_lit or dack_lit else "dim"),
         }
 
     def _render_cells(self, inode: int, c: tuple) -> dict[str, Text]:
@@ -722,11 +708,3 @@ def _plain_spans(cell: Text) -> bool:
 
 def _t(text: str, style: str = "", justify: str = "left") -> Text:
     return Text(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
-
-
-def _ago(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h"
