@@ -32,11 +32,10 @@ from textual.strip import Strip
 from tui.core.namespaces import KIND_RANK, NetNS
 from tui.source import RECENT_S, NsSummary
 from widgets.formatting import fmt_ago, fmt_rate
+from widgets.selection import HOLD_S, NEITHER, SelectionPolicy, Step
 from widgets.sparkline import trend_blocks
 
-HOLD_S = 10.0  # an automatic selection keeps counting its last trouble this long (seconds)
-
-__all__ = ["NamespaceTable", "SORTS"]
+__all__ = ["HOLD_S", "NamespaceTable", "SORTS"]
 
 SORTS: dict[str, str] = {
     "trouble": "trouble first (lit rows, then recent trouble, then name)",
@@ -134,14 +133,9 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._ns: dict[int, NetNS] = {}
         self._sum: dict[int, NsSummary] = {}
         self._now = 0.0
-        self._selected: int | None = None
         # until the user picks a row, the selection is the top row: with the default sort
         # that is the namespace in the worst trouble, so its detail is what shows first
-        self.user_chose = False
-        self._retop = True  # the next show() puts the automatic selection on the top row
-        self._hold_inode: int | None = None  # the automatic selection...
-        self._hold_at: dict[int, float] = {}  # ...severity -> when it last had it (see _held)
-        self.cursor_row = 0
+        self.selection = SelectionPolicy()
         self.total = 0
         self.rows_rendered = 0  # rows whose strip was rebuilt (the benchmark reads it)
         self._style_key: tuple | None = None
@@ -150,11 +144,25 @@ class NamespaceTable(ScrollView, can_focus=True):
     # -- public API -----------------------------------------------------------------------
     @property
     def selected_inode(self) -> int | None:
-        return self._selected
+        return self.selection.selected
 
     @property
     def selected_namespace(self) -> NetNS | None:
-        return self._ns.get(self._selected) if self._selected is not None else None
+        inode = self.selection.selected
+        return self._ns.get(inode) if inode is not None else None
+
+    @property
+    def user_chose(self) -> bool:
+        """The user picked a row: the selection no longer follows the worst one."""
+        return self.selection.user_chose
+
+    @user_chose.setter
+    def user_chose(self, value: bool) -> None:
+        self.selection.user_chose = value
+
+    @property
+    def cursor_row(self) -> int:
+        return self.selection.cursor_row
 
     @property
     def shown(self) -> int:
@@ -194,9 +202,9 @@ class NamespaceTable(ScrollView, can_focus=True):
         """Show these namespaces (those ``keep`` accepts); only changed rows are re-rendered.
 
         ``retop``: the rows were re-chosen (a new filter): an automatic selection goes back
-        to the top row (see :meth:`_follow_selection`).
+        to the top row (see :mod:`widgets.selection`).
         """
-        self._retop |= retop
+        self.selection.retop |= retop
         all_ns = list(namespaces)
         self.total = len(all_ns) if total is None else total
         rows = [ns for ns in all_ns if keep is None or keep(ns)]
@@ -260,9 +268,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         """Select a namespace programmatically (as if the user moved the cursor there)."""
         if inode not in self._ns:
             return
-        changed = inode != self._selected
-        self._selected = inode
-        self.user_chose = True
+        changed = self.selection.pick(inode)
         self._follow_selection()
         if changed:
             self.post_message(self.Selected(self, self._ns[inode]))
@@ -273,7 +279,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         self.sort_key = key
         if reverse is not None:
             self.sort_reverse = reverse
-        self._retop = True
+        self.selection.retop = True
 
     # -- layout ---------------------------------------------------------------------------
     def _compute_layout(self) -> _Layout:
@@ -534,64 +540,31 @@ class NamespaceTable(ScrollView, can_focus=True):
         return sorted(inodes, key=k, reverse=self.sort_reverse)
 
     def _follow_selection(self) -> None:
-        """Keep the cursor on the selected namespace wherever sorting moved it.
+        """Keep the cursor on the selected namespace wherever sorting moved it (the policy:
+        :class:`widgets.selection.SelectionPolicy`)."""
+        self._carry_out(self.selection.follow(self._order, self._severity, self._now, self.size.height - 1,
+                                              self._rows_before))
 
-        Until the user picks a row the selection is automatic: the top row when the app
-        starts, the sort or the filter changes. On a tick it moves to the top row only when
-        that row is in worse trouble (SYN > delayed ACKs > neither) than the selected one, or
-        the selected one is gone: with several namespaces lit, the worst row changes from
-        second to second, and a detail panel that jumped between them would be unreadable.
-        Trouble counts for HOLD_S after it was last seen (drops often come every few
-        seconds), and a namespace whose burst ended stays selected until something else
-        lights up. A selection is held only while its row is on screen without scrolling:
-        the worst rows stay in view.
-        """
-        if not self._order:
-            self.cursor_row = 0
-            if self._selected is not None:
-                self._selected = None
-                self.post_message(self.Selected(self, None))
-            return
-        retop, self._retop = self._retop, False
-        if not self.user_chose:
-            top = self._order[0]
-            current = self._selected
-            held = self._held(current) if current in self._ns else 2  # remembers trouble: every tick
-            # a held row below the fold goes back to the top (see _check_fold); with as many
-            # rows as last time the table keeps its height, and that is known now
-            rows = self.size.height - 1
-            settled = rows > 0 and len(self._order) == self._rows_before
-            below = settled and current in self._ns and self._order.index(current) >= rows
-            if current != top and (retop or current not in self._ns or below or self._severity(top) < held):
-                self._select_top()
-            self.cursor_row = self._order.index(self._selected)
+    def _carry_out(self, step: Step) -> None:
+        if step.changed:
+            self._post_selected()
+        if step.automatic:
             if self.scroll_y:
                 self.scroll_to(y=0, animate=False, immediate=True)  # the worst rows stay in view
-            if not settled:  # rows came or went: the table's height is known after layout
+            if not step.settled:  # rows came or went: the table's height is known after layout
                 self.call_after_refresh(self._check_fold)
-            return
-        if self._selected not in self._ns:
-            self._selected = self._order[min(self.cursor_row, len(self._order) - 1)]
-            self.post_message(self.Selected(self, self._ns[self._selected]))
-        self.cursor_row = self._order.index(self._selected)
-        self._scroll_cursor_into_view()
+        elif self._order:
+            self._scroll_cursor_into_view()
 
-    def _select_top(self) -> None:
-        top = self._order[0]
-        self._selected = top
-        self._held(top)  # its trouble from now on counts
-        self.cursor_row = 0
-        self.post_message(self.Selected(self, self._ns[top]))
+    def _post_selected(self) -> None:
+        inode = self.selection.selected
+        self.post_message(self.Selected(self, self._ns[inode] if inode is not None else None))
 
     def _check_fold(self) -> None:
-        """An automatic selection is held only while its row shows with the table at the top:
-        a held row that sorted below the fold goes back to the top row. Run after layout,
-        with the table's real height (rows that just appeared may have made it taller)."""
-        if self.user_chose or not self._order or self._selected not in self._ns:
-            return
-        rows = self.size.height - 1
-        if rows > 0 and self.cursor_row >= rows:
-            self._select_top()
+        """An automatic selection below the fold goes back to the top, once layout has given
+        the table its real height (rows that just appeared may have made it taller)."""
+        if self.selection.check_fold(self._order, self._severity, self._now, self.size.height - 1):
+            self._post_selected()
             self.refresh()
 
     def on_resize(self) -> None:
@@ -602,25 +575,7 @@ class NamespaceTable(ScrollView, can_focus=True):
     def _severity(self, inode: int) -> int:
         """0: SYN trouble now, 1: delayed ACKs now, 2: neither."""
         s = self._sum.get(inode) or _EMPTY
-        return 0 if s.syn_lit else (1 if s.dack_lit else 2)
-
-    def _held(self, inode: int) -> int:
-        """The selected namespace's severity, counting trouble it had in the last HOLD_S.
-
-        A namespace whose drops come every other second is in trouble the whole time: on
-        its quiet ticks it must not lose the selection to the next flickering row.
-        """
-        if self._hold_inode != inode:
-            self._hold_inode, self._hold_at = inode, {}
-        now = self._now
-        severity = self._severity(inode)
-        if severity < 2:
-            self._hold_at[severity] = now
-        for level in (0, 1):
-            at = self._hold_at.get(level)
-            if at is not None and 0 <= now - at <= HOLD_S:
-                return min(severity, level)
-        return severity
+        return 0 if s.syn_lit else (1 if s.dack_lit else NEITHER)
 
     def _scroll_cursor_into_view(self) -> None:
         visible = max(1, self.size.height - 1)
@@ -633,13 +588,8 @@ class NamespaceTable(ScrollView, can_focus=True):
     def _move_to(self, row: int) -> None:
         if not self._order:
             return
-        self.user_chose = True
-        row = max(0, min(len(self._order) - 1, row))
-        self.cursor_row = row
-        inode = self._order[row]
-        if inode != self._selected:
-            self._selected = inode
-            self.post_message(self.Selected(self, self._ns[inode]))
+        if self.selection.choose(self._order, row):
+            self._post_selected()
         self._scroll_cursor_into_view()
         self.refresh()
 
