@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 
 from rich.cells import cell_len
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -351,21 +352,23 @@ class NamespaceTable(ScrollView, can_focus=True):
             cells["name"].append(name[prefix:], style=style)
         return cells
 
-    def _fast_row(self, c: tuple) -> Strip | None:
-        """The common row (ASCII name, not a pod's with its dim k8s namespace) as one Strip,
-        built directly from its cell specs: what ``_render_cells`` + ``_line`` paint, without
-        a rich Text per cell. None for the rest, which take that slower, general path."""
+    def _paint(self, cells: dict[str, tuple[str, str]], prefix: int = 0) -> Strip:
+        """The one row painter: a row (or the header) as one Strip, built from its cell specs.
+
+        Every cell is cut to its column with "…" or padded (right-aligned numbers, names
+        padded unstyled); a pod's k8s namespace prefix is dim; neighbours of one style
+        become one segment (as ``simplify()`` does). A name with wide characters is measured
+        and cut by rich (:func:`_rich_pieces`): ``len()`` is not its width.
+        """
         layout = self._layout
         assert layout is not None
-        name, prefix = c[0], c[2]
-        if not name.isascii():
-            return None
-        cells = self._cell_specs(c)
         segs: list[Segment] = []
-        run, run_style = "", ""  # neighbours of one style become one segment (as simplify() does)
+        run, run_style = "", ""  # neighbours of one style become one segment
         for i, (key, _, width) in enumerate(layout.columns):
             text, style = cells[key]
-            if key == "name" and prefix:
+            if key == "name" and not _single_width(text):
+                pieces = _rich_pieces(text, prefix, style, width, self.app.console)
+            elif key == "name" and prefix:
                 pieces = _name_pieces(text, prefix, style, width)
             else:
                 if len(text) > width:
@@ -373,7 +376,7 @@ class NamespaceTable(ScrollView, can_focus=True):
                 pad = " " * (width - len(text))
                 if key in _RIGHT:
                     pieces = ((pad, ""), (text, style))
-                else:  # as _line paints a name: its padding unstyled
+                else:  # a name's padding unstyled (the cursor's style shows through it)
                     pieces = ((text, style), (pad, "")) if key == "name" else ((text + pad, style),)
             for piece, st in ((" ", ""), *pieces) if i else pieces:
                 if not piece:
@@ -389,66 +392,13 @@ class NamespaceTable(ScrollView, can_focus=True):
         return Strip(segs)
 
     def _row_strip(self, inode: int) -> Strip:
-        """The row's line: the fast path, or rich Text cells for odd names and pods' k8s namespaces."""
-        return self._fast_row(self._inputs[inode]) or self._line(self._row_cells(inode))
-
-    def _line(self, cells: dict[str, Text]) -> Strip:
-        """One row as a Strip: every cell cut or padded to its column (cell widths, not len).
-
-        The common cell (ASCII, one style) becomes one Segment directly; only names with
-        several styles or wide characters go through rich's Text rendering.
-        """
-        assert self._layout is not None
-        segs: list[Segment] = []
-        console = self.app.console
-        for i, (key, _, width) in enumerate(self._layout.columns):
-            if i:
-                segs.append(_SPACE)
-            cell = cells[key]
-            plain = cell.plain
-            right = key in _RIGHT
-            if not cell.spans and (plain.isascii() or _single_width(plain)):
-                if len(plain) > width:
-                    plain = plain[: width - 1] + "…"
-                plain = plain.rjust(width) if right else plain.ljust(width)
-                segs.append(Segment(plain, _style(cell.style)))
-                continue
-            if not right and plain.isascii() and _plain_spans(cell):
-                # a name with a dim k8s prefix: one Segment per span, no Text rendering
-                base = _style(cell.style)
-                cut = plain if len(plain) <= width else plain[: width - 1]
-                pos = 0
-                for sp in cell.spans:
-                    if sp.start > pos and pos < len(cut):
-                        segs.append(Segment(cut[pos:sp.start], base))
-                    if sp.start < len(cut):
-                        segs.append(Segment(cut[sp.start:sp.end], base + _style(sp.style)))
-                    pos = sp.end
-                if pos < len(cut):
-                    segs.append(Segment(cut[pos:], base))
-                if len(plain) > width:
-                    last = cell.spans[-1].style if cell.spans and cell.spans[-1].end >= width else ""
-                    segs.append(Segment("…", base + _style(last)))
-                elif len(plain) < width:
-                    segs.append(Segment(" " * (width - len(plain)), base))
-                continue
-            cell = cell.copy()
-            cell.truncate(width, overflow="ellipsis")
-            pad = width - cell.cell_len
-            if pad > 0:
-                if right:
-                    segs.append(Segment(" " * pad))
-                else:
-                    cell.append(" " * pad)
-            # Text.render() leaves out the Text's own style (console.render adds it): add it here
-            segs.extend(Segment.apply_style((s for s in cell.render(console) if s.text), _style(cell.style)))
-        return Strip(segs).simplify()
+        c = self._inputs[inode]
+        return self._paint(self._cell_specs(c), prefix=c[2])
 
     def _header_strip(self) -> Strip:
         if self._header is None:
             assert self._layout is not None
-            cells = {key: _t(label, "", "right" if key in _RIGHT else "left") for key, label, _ in self._layout.columns}
-            self._header = self._line(cells)
+            self._header = self._paint({key: (label, "") for key, label, _ in self._layout.columns})
         return self._header
 
     # -- Line API ---------------------------------------------------------------------------
@@ -629,7 +579,7 @@ def _style(style: str | Style) -> Style:
 
 
 def _name_pieces(name: str, prefix: int, style: str, width: int) -> tuple[tuple[str, str], ...]:
-    """A pod's name as ``_line`` paints its Text (the k8s namespace dim, the pod in the row's
+    """A pod's name as rich paints its Text (the k8s namespace dim, the pod in the row's
     style, cut with "…" in the style of the span that reaches the cut, padding unstyled)."""
     cut = name if len(name) <= width else name[: width - 1]
     pieces = [(cut[:prefix], "dim"), (cut[prefix:], style)]
@@ -642,18 +592,22 @@ def _name_pieces(name: str, prefix: int, style: str, width: int) -> tuple[tuple[
 
 
 def _single_width(text: str) -> bool:
-    """Every character one cell wide (the trend's block characters): len() is the width."""
-    return cell_len(text) == len(text)
+    """Every character one cell wide (ASCII, "café", block characters): len() is the width."""
+    return text.isascii() or cell_len(text) == len(text)
 
 
-def _plain_spans(cell: Text) -> bool:
-    """Spans in order, not overlapping (what Text.append builds): segments can be cut by hand."""
-    pos = 0
-    for sp in cell.spans:
-        if sp.start < pos or sp.end < sp.start:
-            return False
-        pos = sp.end
-    return pos <= len(cell.plain)
+def _rich_pieces(name: str, prefix: int, style: str, width: int, console: Console) -> list[tuple[str, Style | str]]:
+    """A name with wide characters as rich cuts and pads it: its Text (the k8s namespace
+    dim) truncated with "…" to ``width`` cells and padded unstyled, rendered to pieces."""
+    cell = Text(no_wrap=True, overflow="ellipsis", end="")
+    cell.append(name[:prefix], style="dim")
+    cell.append(name[prefix:], style=style)
+    cell.truncate(width, overflow="ellipsis")
+    pieces: list[tuple[str, Style | str]] = [(seg.text, seg.style or "") for seg in cell.render(console) if seg.text]
+    pad = width - cell.cell_len
+    if pad > 0:
+        pieces.append((" " * pad, ""))
+    return pieces
 
 
 def _t(text: str, style: str = "", justify: str = "left") -> Text:
