@@ -87,7 +87,7 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
     clock = Clock()
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
-        assert len(app.frame.namespaces) == namespaces, len(app.frame.namespaces)
+        assert len(app.main.frame.namespaces) == namespaces, len(app.main.frame.namespaces)
         chart = app.main.chart
         builds0 = chart.builds
         for _ in range(ticks):
@@ -96,7 +96,7 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
             detail = source.detail(inode) if inode is not None else None
             lit.append(sum(1 for s in frame.summaries.values() if s.lit))
             clock.start()
-            app._show(frame, detail)
+            app.main._show(frame, detail)
             pauses.append(await settle(app, pilot))
             u, p = clock.stop()
             ui.append(u)
@@ -115,7 +115,7 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
             u, p = clock.stop()
             press_ui.append(u)
             press_proc.append(p)
-            points.append(chart.points if chart.display and app.chart_on else -1)
+            points.append(chart.points if chart.display and app.main.chart_on else -1)
     return {
         "namespaces": namespaces, "ticks": ticks, "lit_per_tick": statistics.median(lit),
         "ui_median": statistics.median(ui), "ui_p90": p90(ui), "pauses": max(pauses),

@@ -74,6 +74,6 @@ async def test_repeated_detail_failures_keep_one_tick_per_interval():
         assert min(gaps, default=INTERVAL) >= 0.8 * INTERVAL, gaps
         assert len(starts) <= window / INTERVAL + 1, (len(starts), window)
         # and the status line says what failed: the detail, not the sampling
-        assert app.last_error == "" and app.detail_error == "RuntimeError: detail broke"
+        assert app.last_error == "" and app.main.detail_error == "RuntimeError: detail broke"
         status = app.main.status.render_info(app.main.status.info).plain
         assert "detail failed: RuntimeError: detail broke" in status and "sampling failed" not in status

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import pytest
 from rich.text import Text
+from textual.binding import Binding
 
+from tui.actions import ACTIONS, key_text
 from tui.app import SynscopeApp
 from tui.screens.capture import CaptureForm
 from tui.screens.help import HelpScreen
+from tui.screens.palette import ActionsProvider
 from tui.screens.sysctl import SysctlScreen
 from tui.scripted_source import ScriptedSource
 from widgets.counter_panel import CounterPanel
+from widgets.namespace_table import NamespaceTable
 from widgets.status_line import StatusLine
 
 WEB = 4026531840 + 1201
@@ -57,9 +61,9 @@ async def test_incident_pod_is_lit_and_sorted_first():
         # a calm pod is not lit and carries no marker letter
         assert cell_text(app, 4026531840 + 1203, "mark").strip() in ("", "·")
         # the selection starts on the first row and the detail is that pod's
-        assert app.selected_namespace is not None and app.selected_namespace.inode == WEB
-        assert app.detail is not None and app.detail.inode == WEB
-        hot = {ln.key for ln in app.detail.lines if ln.hot}
+        assert app.main.selected_namespace is not None and app.main.selected_namespace.inode == WEB
+        assert app.main.detail is not None and app.main.detail.inode == WEB
+        hot = {ln.key for ln in app.main.detail.lines if ln.hot}
         assert {"TcpExt.ListenDrops", "TcpExt.DelayedACKs"} <= hot
 
 
@@ -104,11 +108,11 @@ async def test_filter_by_name_namespace_and_label_with_count():
         assert table.shown == 1 and table.order == [WEB]
         # escape clears the filter
         await pilot.press("escape")
-        assert table.shown == 11 and app.filter_text == ""
+        assert table.shown == 11 and app.main.filter_text == ""
         # nothing matches: an empty table, an honest count, no crash
         await pilot.press("slash", *"nosuchpod", "enter")
         assert (table.shown, table.total) == (0, 11)
-        assert app.selected_namespace is None
+        assert app.main.selected_namespace is None
         await tick(app, pilot)
         assert table.shown == 0
 
@@ -120,7 +124,7 @@ async def test_q_typed_into_filter_is_a_letter_not_quit():
         await pilot.press("slash", "q")
         assert app.is_running
         assert app.main.filter_input.value == "q"
-        assert app.filter_text == "q"
+        assert app.main.filter_text == "q"
 
 
 async def test_ns_filter_from_the_command_line():
@@ -129,7 +133,7 @@ async def test_ns_filter_from_the_command_line():
         await settle(app, pilot)
         # coredns, and the host: the hostNetwork pod kube-system/kube-proxy-… runs in it
         assert app.main.table.shown == 2
-        names = {ns.name for ns in app.frame.namespaces if ns.inode in app.main.table.order}
+        names = {ns.name for ns in app.main.frame.namespaces if ns.inode in app.main.table.order}
         assert names == {"kube-system/coredns-5d78c9869d-7xk2p", "host"}
         assert app.main.filter_input.display  # the active filter is visible
 
@@ -143,22 +147,22 @@ async def test_sort_keys_cycle_and_reverse():
         await pilot.press("down", "up")  # the user picks the top row (WEB): it stays picked
         await pilot.press("o")
         assert table.sort_key == "syn"
-        syn = [app.frame.summary(i).syn_rate for i in table.order]
+        syn = [app.main.frame.summary(i).syn_rate for i in table.order]
         assert syn == sorted(syn, reverse=True)
         await pilot.press("o", "o", "o")
         assert table.sort_key == "name"
-        names = [app.frame.namespaces and next(n for n in app.frame.namespaces if n.inode == i).name.lower() for i in table.order]
+        names = [app.main.frame.namespaces and next(n for n in app.main.frame.namespaces if n.inode == i).name.lower() for i in table.order]
         assert names == sorted(names)
         # the rows on screen follow the order: the first painted row is the first in order
-        first = next(n for n in app.frame.namespaces if n.inode == table.order[0])
+        first = next(n for n in app.main.frame.namespaces if n.inode == table.order[0])
         assert first.name in table.render_line(1).text
         await pilot.press("r")
         assert table.sort_reverse
         assert [table.row_at(r) for r in range(3)] == table.order[:3]
-        names_rev = [next(n for n in app.frame.namespaces if n.inode == i).name.lower() for i in table.order]
+        names_rev = [next(n for n in app.main.frame.namespaces if n.inode == i).name.lower() for i in table.order]
         assert names_rev == sorted(names_rev, reverse=True)
         # the selection stays on the same namespace wherever the sort moves it
-        assert app.selected_namespace.inode == WEB
+        assert app.main.selected_namespace.inode == WEB
         assert table.cursor_row == table.order.index(WEB)
 
 
@@ -168,14 +172,14 @@ async def test_selection_moves_and_detail_follows():
         await settle(app, pilot)
         await pilot.press("down")
         await settle(app, pilot)
-        assert app.selected_namespace.inode == GATEWAY
-        assert app.detail is not None and app.detail.inode == GATEWAY
-        keys = {ln.key for ln in app.detail.lines}
+        assert app.main.selected_namespace.inode == GATEWAY
+        assert app.main.detail is not None and app.main.detail.inode == GATEWAY
+        keys = {ln.key for ln in app.main.detail.lines}
         assert "TcpExt.TCPSynRetrans" in keys
         assert "TcpExt.ListenDrops" not in keys  # the client drops nothing: not shown
         # the selection survives a new tick that re-sorts the table
         await tick(app, pilot)
-        assert app.selected_namespace.inode == GATEWAY
+        assert app.main.selected_namespace.inode == GATEWAY
 
 
 async def test_enter_focuses_detail_and_arrows_pick_the_charted_counter():
@@ -191,7 +195,7 @@ async def test_enter_focuses_detail_and_arrows_pick_the_charted_counter():
         assert app.main.table.user_chose
         await pilot.press("down")
         await settle(app, pilot)
-        second = app.detail.lines[1].key
+        second = app.main.detail.lines[1].key
         assert app.main.panel.focus_key == second
         assert app.main.chart.key == second
         assert app.main.chart.points > 0
@@ -203,59 +207,59 @@ async def test_all_counters_toggle():
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        moved = len(app.detail.lines)
+        moved = len(app.main.detail.lines)
         await pilot.press("a")
         await settle(app, pilot)
-        assert app.detail.all_counters and len(app.detail.lines) > 200 > moved
-        assert any(ln.gauge and ln.key == "Tcp.CurrEstab" for ln in app.detail.lines)
+        assert app.main.detail.all_counters and len(app.main.detail.lines) > 200 > moved
+        assert any(ln.gauge and ln.key == "Tcp.CurrEstab" for ln in app.main.detail.lines)
         await pilot.press("a")
         await settle(app, pilot)
-        assert len(app.detail.lines) == moved
+        assert len(app.main.detail.lines) == moved
 
 
 async def test_freeze_keeps_display_while_sampling_continues():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        shown = app.frame.seq
+        shown = app.main.frame.seq
         await pilot.press("p")
-        assert app.frozen
+        assert app.main.frozen
         await tick(app, pilot)
         await tick(app, pilot)
         assert app.latest.seq == shown + 2  # sampling went on
-        assert app.frame.seq == shown  # the display did not
-        assert app.frozen_behind == 2
+        assert app.main.frame.seq == shown  # the display did not
+        assert app.main.frozen_behind == 2
         assert app.main.status.info.frozen
         assert "FROZEN" in StatusLine.render_info(app.main.status.info).plain
         await pilot.press("p")
-        assert not app.frozen and app.frame.seq == shown + 2
+        assert not app.main.frozen and app.main.frame.seq == shown + 2
 
 
 async def test_baseline_reads_since_baseline_per_namespace():
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
-        absolute = {ln.key: ln.value for ln in app.detail.lines}
+        absolute = {ln.key: ln.value for ln in app.main.detail.lines}
         assert absolute["TcpExt.ListenDrops"] > 1000
         await pilot.press("b")
         await settle(app, pilot)
-        assert WEB in app.baselines and app.detail.baseline_time is not None
+        assert WEB in app.main.baselines and app.main.detail.baseline_time is not None
         assert "since baseline" in app.main.panel.border_subtitle
         await tick(app, pilot)
-        drops = next(ln for ln in app.detail.lines if ln.key == "TcpExt.ListenDrops")
+        drops = next(ln for ln in app.main.detail.lines if ln.key == "TcpExt.ListenDrops")
         # since the baseline: exactly what moved in the one tick after it
         assert drops.value == drops.delta
         # another namespace has no baseline: absolute values there
         await pilot.press("down")
         await settle(app, pilot)
-        assert app.detail.baseline_time is None
+        assert app.main.detail.baseline_time is None
         await pilot.press("up")
         await settle(app, pilot)
-        assert app.detail.baseline_time is not None
+        assert app.main.detail.baseline_time is not None
         await pilot.press("B")
         await settle(app, pilot)
-        assert WEB not in app.baselines
-        drops = next(ln for ln in app.detail.lines if ln.key == "TcpExt.ListenDrops")
+        assert WEB not in app.main.baselines
+        drops = next(ln for ln in app.main.detail.lines if ln.key == "TcpExt.ListenDrops")
         assert drops.value > 1000
 
 
@@ -265,11 +269,12 @@ async def test_help_lists_every_key_and_closes():
         await settle(app, pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        listed = {k for k, _ in app.screen.keys}
-        for b in app.BINDINGS:
-            key = {"question_mark": "?", "slash": "/"}.get(b.key, b.key)
-            assert key in listed, b
-        assert "enter" in listed
+        listed = dict(app.screen.keys)
+        bound = [b for b in (*app.BINDINGS, *app.main.BINDINGS, *NamespaceTable.BINDINGS) if isinstance(b, Binding)]
+        for b in bound:  # every key of the App, the main screen and the table, with its words
+            action = next(a for a in ACTIONS if a.id == b.id)
+            assert listed.get(key_text(action)) == action.help, b
+        assert "enter" in listed and "ctrl+p" in listed
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -278,7 +283,7 @@ async def test_s_opens_the_diagnosis_of_the_selected_namespace():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        assert app.selected_namespace is not None and app.selected_namespace.inode == WEB
+        assert app.main.selected_namespace is not None and app.main.selected_namespace.inode == WEB
         await pilot.press("s")
         await settle(app, pilot)
         screen = app.screen
@@ -312,21 +317,28 @@ async def test_command_palette_reaches_every_action():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        titles = {c.title for c in app.get_system_commands(app.screen)}
+        provider = ActionsProvider(app.screen)
+        hits = {hit.text: hit async for hit in provider.discover()}
         for needed in ("Filter namespaces", "Freeze / resume display", "Set baseline", "Clear baseline",
                        "Detail panel", "All counters / moved only", "Show / hide chart", "Sort by name",
-                       "Reverse sort", "Capture in namespace", "Captures", "Diagnose / sysctl fix preview", "Help: keys", "Quit"):
-            assert needed in titles
-        sort = next(c for c in app.get_system_commands(app.screen) if c.title == "Sort by retrans")
-        sort.callback()
+                       "Reverse sort", "Capture in namespace", "Captures", "Diagnose / sysctl fix preview", "Help: keys"):
+            assert needed in hits, needed
+        assert hits["Freeze / resume display"].help == "Sampling continues while frozen (p)"  # the key, from the table
+        assert "Quit" in {c.title for c in app.get_system_commands(app.screen)}  # Textual's own entry
+        found = [hit async for hit in provider.search("Sort by retrans")]
+        await found[0].command()
+        await pilot.pause()
         assert app.main.table.sort_key == "retrans"
+        await pilot.press("question_mark")  # over another screen only the App's own entries are offered
+        over_help = {hit.text async for hit in ActionsProvider(app.screen).discover()}
+        assert over_help == {"Help: keys"}
 
 
 async def test_chart_toggle_at_80_columns_replaces_detail():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        assert not app.main.chart.display or not app.chart_on
+        assert not app.main.chart.display or not app.main.chart_on
         assert app.main.panel.region.height >= 6
         await pilot.press("c")
         await pilot.pause()
@@ -361,15 +373,15 @@ async def test_selection_follows_the_worst_row_until_the_user_picks_one():
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
         table = app.main.table
-        assert not table.user_chose and app.selected_namespace.inode == table.order[0] == WEB
+        assert not table.user_chose and app.main.selected_namespace.inode == table.order[0] == WEB
         # the host row is last in trouble order: sort by kind puts it first, and the
         # untouched selection goes with the top row
-        app.set_sort("kind")
+        app.main.set_sort("kind")
         await settle(app, pilot)
-        assert app.selected_namespace.inode == table.order[0] != WEB
+        assert app.main.selected_namespace.inode == table.order[0] != WEB
         await pilot.press("down", "up")
         await settle(app, pilot)
-        chosen = app.selected_namespace.inode
-        app.set_sort("trouble")
+        chosen = app.main.selected_namespace.inode
+        app.main.set_sort("trouble")
         await settle(app, pilot)
-        assert table.user_chose and app.selected_namespace.inode == chosen  # now it stays put
+        assert table.user_chose and app.main.selected_namespace.inode == chosen  # now it stays put

@@ -10,7 +10,8 @@ picture catches up within CHART_EVERY.
 
 from __future__ import annotations
 
-from tui.app import CHART_EVERY, SynscopeApp
+from tui.app import SynscopeApp
+from tui.screens.main import CHART_EVERY
 from tui.scripted_source import ScriptedSource
 
 
@@ -34,12 +35,12 @@ async def test_the_chart_label_is_the_time_its_picture_shows():
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(app, pilot)
         chart = app.main.chart
-        assert chart.shows_time == app.detail.time  # a new counter: drawn at once
+        assert chart.shows_time == app.main.detail.time  # a new counter: drawn at once
         stale_seen = 0
         for _ in range(int(CHART_EVERY) * 3):
             app.request_tick()
             await settle(app, pilot)
-            latest = app.detail.time
+            latest = app.main.detail.time
             shows = chart.shows_time
             assert shows is not None and latest - CHART_EVERY < shows <= latest
             text = chart_text(app)

@@ -73,7 +73,7 @@ async def _tui_ticks(want: int) -> int:
                 await pilot.pause(0.1)
                 if (app.latest.seq if app.latest else 0) >= want or app.last_error:
                     break
-            frame = app.frame
+            frame = app.main.frame
             result = {
                 "frames": app.latest.seq if app.latest else 0,
                 "error": app.last_error,
