@@ -27,16 +27,9 @@ GATEWAY = 4026531840 + 1202
 ODD = 4026531840 + 1208
 
 
-async def settle(app: SynscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait for the sample/detail workers and the messages they posted, twice over."""
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def tick(app: SynscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    app.request_tick()
-    await settle(app, pilot)
+async def tick(pilot, settle) -> None:  # type: ignore[no-untyped-def]
+    pilot.app.request_tick()
+    await settle(pilot)
 
 
 def make_app(**kw) -> SynscopeApp:  # type: ignore[no-untyped-def]
@@ -48,10 +41,10 @@ def cell_text(app: SynscopeApp, inode: int, column: str) -> str:
     return value.plain if isinstance(value, Text) else str(value)
 
 
-async def test_incident_pod_is_lit_and_sorted_first():
+async def test_incident_pod_is_lit_and_sorted_first(settle):
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         table = app.main.table
         assert table.order[0] == WEB  # SYN trouble + delayed ACKs: first
         assert table.order[1] == GATEWAY  # the client retransmitting its SYNs: SYN trouble only
@@ -67,10 +60,10 @@ async def test_incident_pod_is_lit_and_sorted_first():
         assert {"TcpExt.ListenDrops", "TcpExt.DelayedACKs"} <= hot
 
 
-async def test_odd_names_render_literally():
+async def test_odd_names_render_literally(settle):
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert cell_text(app, ODD, "name") == "[red]team[/red]/[bold]x[/]"  # <k8s namespace>/<pod>, literally
         assert "支付服务-容器" in cell_text(app, 4026531840 + 1209, "name")
         table = app.main.table
@@ -84,16 +77,16 @@ async def test_odd_names_render_literally():
         odd_row = table.order.index(ODD) + 1
         assert "[red]team[/red]/[bold]x[/]" in table.render_line(odd_row).text
         app.main.table.select_inode(ODD)
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.panel.border_title is not None
         # the border title is markup: the name must be escaped to show literally
         assert "\\[red]team\\[/red]/\\[bold]x\\[/]" in app.main.panel.border_title
 
 
-async def test_filter_by_name_namespace_and_label_with_count():
+async def test_filter_by_name_namespace_and_label_with_count(settle):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         table = app.main.table
         assert (table.shown, table.total) == (11, 11)
         await pilot.press("slash")
@@ -113,24 +106,24 @@ async def test_filter_by_name_namespace_and_label_with_count():
         await pilot.press("slash", *"nosuchpod", "enter")
         assert (table.shown, table.total) == (0, 11)
         assert app.main.selected_namespace is None
-        await tick(app, pilot)
+        await tick(pilot, settle)
         assert table.shown == 0
 
 
-async def test_q_typed_into_filter_is_a_letter_not_quit():
+async def test_q_typed_into_filter_is_a_letter_not_quit(settle):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("slash", "q")
         assert app.is_running
         assert app.main.filter_input.value == "q"
         assert app.main.filter_text == "q"
 
 
-async def test_ns_filter_from_the_command_line():
+async def test_ns_filter_from_the_command_line(settle):
     app = make_app(ns_filter="kube-system")
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         # coredns, and the host: the hostNetwork pod kube-system/kube-proxy-… runs in it
         assert app.main.table.shown == 2
         names = {ns.name for ns in app.main.frame.namespaces if ns.inode in app.main.table.order}
@@ -138,10 +131,10 @@ async def test_ns_filter_from_the_command_line():
         assert app.main.filter_input.display  # the active filter is visible
 
 
-async def test_sort_keys_cycle_and_reverse():
+async def test_sort_keys_cycle_and_reverse(settle):
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         table = app.main.table
         assert table.sort_key == "trouble"
         await pilot.press("down", "up")  # the user picks the top row (WEB): it stays picked
@@ -166,26 +159,26 @@ async def test_sort_keys_cycle_and_reverse():
         assert table.cursor_row == table.order.index(WEB)
 
 
-async def test_selection_moves_and_detail_follows():
+async def test_selection_moves_and_detail_follows(settle):
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("down")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.selected_namespace.inode == GATEWAY
         assert app.main.detail is not None and app.main.detail.inode == GATEWAY
         keys = {ln.key for ln in app.main.detail.lines}
         assert "TcpExt.TCPSynRetrans" in keys
         assert "TcpExt.ListenDrops" not in keys  # the client drops nothing: not shown
         # the selection survives a new tick that re-sorts the table
-        await tick(app, pilot)
+        await tick(pilot, settle)
         assert app.main.selected_namespace.inode == GATEWAY
 
 
-async def test_enter_focuses_detail_and_arrows_pick_the_charted_counter():
+async def test_enter_focuses_detail_and_arrows_pick_the_charted_counter(settle):
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.chart.key == "TcpExt.ListenDrops"  # the first hot counter is charted
         assert not app.main.table.user_chose
         await pilot.press("enter")
@@ -194,7 +187,7 @@ async def test_enter_focuses_detail_and_arrows_pick_the_charted_counter():
         # 80x24 the table then shrinks, and must not hand the panel to another namespace)
         assert app.main.table.user_chose
         await pilot.press("down")
-        await settle(app, pilot)
+        await settle(pilot)
         second = app.main.detail.lines[1].key
         assert app.main.panel.focus_key == second
         assert app.main.chart.key == second
@@ -203,29 +196,29 @@ async def test_enter_focuses_detail_and_arrows_pick_the_charted_counter():
         assert app.focused is app.main.table
 
 
-async def test_all_counters_toggle():
+async def test_all_counters_toggle(settle):
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         moved = len(app.main.detail.lines)
         await pilot.press("a")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.detail.all_counters and len(app.main.detail.lines) > 200 > moved
         assert any(ln.gauge and ln.key == "Tcp.CurrEstab" for ln in app.main.detail.lines)
         await pilot.press("a")
-        await settle(app, pilot)
+        await settle(pilot)
         assert len(app.main.detail.lines) == moved
 
 
-async def test_freeze_keeps_display_while_sampling_continues():
+async def test_freeze_keeps_display_while_sampling_continues(settle):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         shown = app.main.frame.seq
         await pilot.press("p")
         assert app.main.frozen
-        await tick(app, pilot)
-        await tick(app, pilot)
+        await tick(pilot, settle)
+        await tick(pilot, settle)
         assert app.latest.seq == shown + 2  # sampling went on
         assert app.main.frame.seq == shown  # the display did not
         assert app.main.frozen_behind == 2
@@ -235,38 +228,38 @@ async def test_freeze_keeps_display_while_sampling_continues():
         assert not app.main.frozen and app.main.frame.seq == shown + 2
 
 
-async def test_baseline_reads_since_baseline_per_namespace():
+async def test_baseline_reads_since_baseline_per_namespace(settle):
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         absolute = {ln.key: ln.value for ln in app.main.detail.lines}
         assert absolute["TcpExt.ListenDrops"] > 1000
         await pilot.press("b")
-        await settle(app, pilot)
+        await settle(pilot)
         assert WEB in app.main.baselines and app.main.detail.baseline_time is not None
         assert "since baseline" in app.main.panel.border_subtitle
-        await tick(app, pilot)
+        await tick(pilot, settle)
         drops = next(ln for ln in app.main.detail.lines if ln.key == "TcpExt.ListenDrops")
         # since the baseline: exactly what moved in the one tick after it
         assert drops.value == drops.delta
         # another namespace has no baseline: absolute values there
         await pilot.press("down")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.detail.baseline_time is None
         await pilot.press("up")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.detail.baseline_time is not None
         await pilot.press("B")
-        await settle(app, pilot)
+        await settle(pilot)
         assert WEB not in app.main.baselines
         drops = next(ln for ln in app.main.detail.lines if ln.key == "TcpExt.ListenDrops")
         assert drops.value > 1000
 
 
-async def test_help_lists_every_key_and_closes():
+async def test_help_lists_every_key_and_closes(settle):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         listed = dict(app.screen.keys)
@@ -279,13 +272,13 @@ async def test_help_lists_every_key_and_closes():
         assert not isinstance(app.screen, HelpScreen)
 
 
-async def test_s_opens_the_diagnosis_of_the_selected_namespace():
+async def test_s_opens_the_diagnosis_of_the_selected_namespace(settle):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.selected_namespace is not None and app.main.selected_namespace.inode == WEB
         await pilot.press("s")
-        await settle(app, pilot)
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, SysctlScreen)
         assert screen.ns.inode == WEB
@@ -299,10 +292,10 @@ async def test_s_opens_the_diagnosis_of_the_selected_namespace():
         assert not isinstance(app.screen, SysctlScreen)
 
 
-async def test_t_opens_the_capture_form_for_the_selected_namespace():
+async def test_t_opens_the_capture_form_for_the_selected_namespace(settle):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, CaptureForm)
@@ -313,10 +306,10 @@ async def test_t_opens_the_capture_form_for_the_selected_namespace():
         assert app.captures.ids() == []  # cancelled: nothing started
 
 
-async def test_command_palette_reaches_every_action():
+async def test_command_palette_reaches_every_action(settle):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         provider = ActionsProvider(app.screen)
         hits = {hit.text: hit async for hit in provider.discover()}
         for needed in ("Filter namespaces", "Freeze / resume display", "Set baseline", "Clear baseline",
@@ -334,10 +327,10 @@ async def test_command_palette_reaches_every_action():
         assert over_help == {"Help: keys"}
 
 
-async def test_chart_toggle_at_80_columns_replaces_detail():
+async def test_chart_toggle_at_80_columns_replaces_detail(settle):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         assert not app.main.chart.display or not app.main.chart_on
         assert app.main.panel.region.height >= 6
         await pilot.press("c")
@@ -346,10 +339,10 @@ async def test_chart_toggle_at_80_columns_replaces_detail():
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)])
-async def test_layout_fits(size):
+async def test_layout_fits(size, settle):
     app = make_app()
     async with app.run_test(size=size) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         m = app.main
         w, h = size
         for widget in (m.table, m.panel, m.status):
@@ -359,29 +352,29 @@ async def test_layout_fits(size):
         assert m.panel.region.height >= 6
 
 
-async def test_quit_exits_cleanly():
+async def test_quit_exits_cleanly(settle):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
 
 
-async def test_selection_follows_the_worst_row_until_the_user_picks_one():
+async def test_selection_follows_the_worst_row_until_the_user_picks_one(settle):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         table = app.main.table
         assert not table.user_chose and app.main.selected_namespace.inode == table.order[0] == WEB
         # the host row is last in trouble order: sort by kind puts it first, and the
         # untouched selection goes with the top row
         app.main.set_sort("kind")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.main.selected_namespace.inode == table.order[0] != WEB
         await pilot.press("down", "up")
-        await settle(app, pilot)
+        await settle(pilot)
         chosen = app.main.selected_namespace.inode
         app.main.set_sort("trouble")
-        await settle(app, pilot)
+        await settle(pilot)
         assert table.user_chose and app.main.selected_namespace.inode == chosen  # now it stays put

@@ -15,31 +15,22 @@ from tui.screens.main import CHART_EVERY
 from tui.scripted_source import ScriptedSource
 
 
-async def settle(app: SynscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(20):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not app.main.chart.building:
-            return
-    raise AssertionError("the chart never finished building")
-
-
 def chart_text(app: SynscopeApp) -> str:
     chart = app.main.chart
     return "\n".join(chart.render_line(y).text for y in range(chart.size.height))
 
 
-async def test_the_chart_label_is_the_time_its_picture_shows():
+async def test_the_chart_label_is_the_time_its_picture_shows(settle):
     source = ScriptedSource()
     app = SynscopeApp(source, autotick=False)
     async with app.run_test(size=(200, 60)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot, chart=True)
         chart = app.main.chart
         assert chart.shows_time == app.main.detail.time  # a new counter: drawn at once
         stale_seen = 0
         for _ in range(int(CHART_EVERY) * 3):
             app.request_tick()
-            await settle(app, pilot)
+            await settle(pilot, chart=True)
             latest = app.main.detail.time
             shows = chart.shows_time
             assert shows is not None and latest - CHART_EVERY < shows <= latest

@@ -12,7 +12,6 @@ import pytest
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.app import App, ComposeResult
 
 from tui.core.namespaces import NetNS
 from tui.scripted_node import HOST_INODE, scripted_node
@@ -20,11 +19,6 @@ from tui.source import NsSummary
 from widgets.namespace_table import NamespaceTable
 
 WEB = HOST_INODE + 1201
-
-
-class Host(App):
-    def compose(self) -> ComposeResult:
-        yield NamespaceTable()
 
 
 def cells(strip) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
@@ -42,12 +36,12 @@ def cells(strip) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("width", [80, 119, 120, 200])
-async def test_pod_rows_read_namespace_slash_pod_once(width):
+async def test_pod_rows_read_namespace_slash_pod_once(width, widget_host):
     rows, _ = scripted_node().namespaces()
     web = next(ns for ns in rows if ns.inode == WEB)
     assert (web.kind, web.name, web.k8s_namespace, web.pod) == ("pod", "mservice/web-7d9f8c6b5-x2x4q", "mservice",
                                                                 "web-7d9f8c6b5-x2x4q")
-    app = Host()
+    app = widget_host(NamespaceTable)
     async with app.run_test(size=(width, 20)) as pilot:
         table = app.query_one(NamespaceTable)
         table.show(rows, {WEB: NsSummary(WEB, syn_delta=3, syn_rate=3.0, last_moved=10.0)}, 10.0)
@@ -83,7 +77,7 @@ def rich_line(table: NamespaceTable, cells) -> list:  # type: ignore[no-untyped-
 
 
 @pytest.mark.parametrize("width", [80, 200])
-async def test_the_row_painter_paints_what_rich_paints(width):
+async def test_the_row_painter_paints_what_rich_paints(width, widget_host):
     rows, _ = scripted_node().namespaces()
     long_pod = NetNS(77, "pod", "team-with-a-long-name/pod-" + "x" * 90, (5,), pod="pod-" + "x" * 90,
                      k8s_namespace="team-with-a-long-name")
@@ -92,7 +86,7 @@ async def test_the_row_painter_paints_what_rich_paints(width):
     wide_pod = NetNS(80, "pod", "团队/web-1", (8,), pod="web-1", k8s_namespace="团队")
     accented = NetNS(81, "container", "café-worker", (9,))
     rows = [*rows, long_pod, long_ns, wide, wide_pod, accented]
-    app = Host()
+    app = widget_host(NamespaceTable)
     async with app.run_test(size=(width, 40)) as pilot:
         table = app.query_one(NamespaceTable)
         lit = {WEB: NsSummary(WEB, syn_delta=3, syn_rate=3.0, last_moved=10.0),
