@@ -54,8 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("ns", metavar="NS", help="namespace: name, pod, container, k8s namespace, label key=value, net:[inode]")
     p.add_argument("--window", type=duration(24 * 3600.0), default=DEFAULT_WINDOW, metavar="DURATION",
-                   help="the window the counters cover: 30s, 5m, 1h (default 5m); headless only a recorder store "
-                        f"could look back that far ({NO_RECORDER} yet), so the counters are --sample seconds from now")
+                   help="the window the counters cover: 30s, 5m, 1h (default 5m); only a recorder store could look back "
+                        "that far, and there is none yet (no recorder store was found), so headless the counters "
+                        "are --sample seconds from now")
     p.add_argument("--sample", type=duration(MAX_SAMPLE), default=DEFAULT_SAMPLE, metavar="DURATION",
                    help=f"seconds to sample the namespace now, at 1 s (default {DEFAULT_SAMPLE:g}; at most the window)")
     p.add_argument("-o", "--output", metavar="FILE",
