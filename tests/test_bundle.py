@@ -295,3 +295,86 @@ def test_headless_bundle_exit_codes_and_default_name(lab, tmp_path):
     assert missing_pcap.returncode == 1 and "no such file" in missing_pcap.stderr
     helptext = synscope("bundle", "--help").stdout
     assert "no recorder store" in helptext and "mode 0600" in helptext
+
+
+# -- the TUI: `w` in the capture pane and in the sysctl preview -------------------------------
+
+
+async def test_w_writes_the_bundle_from_the_capture_pane_and_the_sysctl_preview(lab, tmp_path, monkeypatch):
+    """The real app on the live node: a real capture in a lab namespace, `w` in the capture pane
+    (its pcap goes in), then `s` and `w` in the sysctl preview; each bundle is written by a
+    thread worker into $SYNSCOPE_DIR and the notification names it."""
+    _need_tcpdump()
+    from tui.app import SynscopeApp
+    from tui.screens.capture import CaptureScreen
+    from tui.screens.sysctl import SysctlScreen
+    from tui.source import LiveSource
+
+    state, caps = tmp_path / "state", tmp_path / "caps"
+    monkeypatch.setenv("SYNSCOPE_DIR", str(state))
+    monkeypatch.setenv("SYNSCOPE_CAPTURE_DIR", str(caps))
+    srv, cli = pair(lab)
+    serve(lab, srv, 8080)
+    inode = ns_inode_of_path(f"/run/netns/{srv}")
+    app = SynscopeApp(LiveSource(interval=0.3), ns_filter=srv, autotick=False)
+
+    def bundles() -> list[str]:
+        return sorted(str(p) for p in state.glob("synscope-bundle-*.tar.gz")) if state.exists() else []
+
+    def said() -> list[str]:
+        return [n.message for n in app._notifications]
+
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            async def step() -> None:
+                app.request_tick()
+                for _ in range(3):
+                    await app.workers.wait_for_complete()
+                    await pilot.pause()
+
+            await step()
+            ns = app.selected_namespace
+            assert ns is not None and ns.inode == inode
+            cid = app.captures.start(CaptureSpec(ns, preset_filter("handshake"), preset="handshake", duration=60))
+            assert app.captures.wait_listening(cid)
+            connect(lab, cli, 3, 8080)
+            await step()
+            deadline = time.monotonic() + 10
+            while app.captures.status(cid).packets < 6 and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+
+            app.action_capture_list()
+            await pilot.pause()
+            assert isinstance(app.screen, CaptureScreen) and app.screen.selected == cid
+            await pilot.press("w")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert len(bundles()) == 1, (bundles(), said())
+            first = bundles()[0]
+            assert any(f"bundle written: {first}" in m for m in said()), said()
+            got = members(first)
+            pcap = f"captures/{os.path.basename(app.captures.status(cid).files[0])}"
+            assert pcap in got and json.loads(got["identity.json"])["inode"] == inode
+            assert "synscope's history in this session" in " ".join(got["README.txt"].decode().split())
+            assert stat.S_IMODE(os.stat(first).st_mode) == 0o600
+
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("s")
+            for _ in range(20):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                if isinstance(app.screen, SysctlScreen):
+                    break
+            assert isinstance(app.screen, SysctlScreen)
+            await pilot.press("w")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert len(bundles()) == 2, (bundles(), said())
+            second = next(b for b in bundles() if b != first)
+            assert any(f"bundle written: {second}" in m for m in said()), said()
+            got = members(second)
+            assert pcap in got and "diagnosis.json" in got and "sysctl.json" in got
+            assert json.loads(got["diagnosis.json"])["inode"] == inode
+    finally:
+        app.source.close()
