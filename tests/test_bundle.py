@@ -378,3 +378,18 @@ async def test_w_writes_the_bundle_from_the_capture_pane_and_the_sysctl_preview(
             assert json.loads(got["diagnosis.json"])["inode"] == inode
     finally:
         app.source.close()
+
+
+def test_a_pcap_gone_before_it_is_read_is_a_note(lab, tmp_path):
+    ns = netns(lab.add("pc"))
+    gone = str(tmp_path / "gone.pcap")
+    out = tmp_path / "b.tar.gz"
+    result = write_bundle(ns, str(out), captures=[GivenCapture(ns.inode, (gone,)), GivenCapture(ns.inode + 1, (gone,))])
+    got = members(str(out))
+    assert not [n for n in got if n.startswith("captures/")]
+    notes = json.loads(got["notes.json"])
+    assert {"part": "captures", "note": "captures/gone.pcap not included: No such file or directory"} in notes
+    assert sum(n["part"] == "captures" for n in notes) == 1  # the other namespace's is not even tried
+    readme = got["README.txt"].decode()
+    assert "captures/gone.pcap not included" in readme and "\n  captures/gone.pcap\n" not in readme
+    assert "captures: captures/gone.pcap not included: No such file or directory" in result.notes

@@ -262,27 +262,24 @@ def _sockets_text(ns: NetNS, s: dict) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _whole_pcap_length(path: str) -> int:
-    """Bytes of ``path`` that hold whole pcap records: a capture still running may be in the
-    middle of writing one, and a cut record makes ``tcpdump -r`` complain."""
-    size = os.path.getsize(path)
+def whole_pcap(path: str) -> bytes:
+    """The file's bytes up to its last whole pcap record, read at once. A capture still
+    running may be in the middle of writing a record (a cut one makes ``tcpdump -r``
+    complain), and a ring may truncate its oldest file to reuse it: what is read is copied
+    before the tar member is written, so the member is always what was read."""
     with open(path, "rb") as f:
-        head = f.read(24)
-        order = PCAP_MAGICS.get(head[:4])
-        if order is None or len(head) < 24:
-            return size  # not classic pcap (or empty): taken as it is
-        rec = struct.Struct(order + "IIII")
-        pos = 24
-        while pos + 16 <= size:
-            f.seek(pos)
-            hdr = f.read(16)
-            if len(hdr) < 16:
-                break
-            incl = rec.unpack(hdr)[2]
-            if pos + 16 + incl > size:
-                break
-            pos += 16 + incl
-        return pos
+        data = f.read()
+    order = PCAP_MAGICS.get(data[:4])
+    if order is None or len(data) < 24:
+        return data  # not classic pcap (or empty): taken as it is
+    record = struct.Struct(order + "IIII")
+    pos, size = 24, len(data)
+    while pos + 16 <= size:
+        end = pos + 16 + record.unpack_from(data, pos)[2]
+        if end > size:
+            break
+        pos = end
+    return data[:pos] if pos < size else data
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -500,7 +497,7 @@ def _gather(ns, counters, counters_missing, diagnosis, captures, recording, rd, 
                        "the same summed over the CPUs (entries once), and the global nf_conntrack_max")
 
     def pcaps() -> None:
-        mine = [c for c in captures if getattr(c, "ns_inode", None) == ns.inode]
+        mine = [c for c in captures if getattr(c, "ns_inode", None) == ns.inode]  # never another namespace's
         files = [(c, f) for c in mine for f in c.files]  # type: ignore[attr-defined]
         if not files:
             parts.about.append("pcaps: none — no capture of this namespace was given (the TUI adds the session's "
@@ -573,24 +570,20 @@ def _write_tar(fd: int, parts: _Parts, ns: NetNS) -> list[str]:
             if isinstance(data, bytes):
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
-            else:  # a file on disk (a pcap): its whole records only, streamed
-                with open(data, "rb") as f:
-                    info.size = _whole_pcap_length(data)
-                    tar.addfile(info, f)
+            else:  # a pcap on disk: read when its turn comes (one in memory at a time)
+                try:
+                    body = whole_pcap(data)
+                except OSError as exc:
+                    parts.note("captures", f"{name} not included: {exc.strerror or exc}")
+                    return
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
             names.append(name)
 
-        built: list[tuple[str, bytes | str]] = []
         for name, data in parts.members:
-            if isinstance(data, str):
-                try:
-                    os.stat(data)
-                except OSError as exc:
-                    parts.note("captures", f"{name} not included: {exc.strerror}")
-                    parts.readme = [r for r in parts.readme if r[0] != name]
-                    continue
-            built.append((name, data))
+            put(name, data)
+        # last, so that they list what was written and note what could not be (a pcap gone)
+        parts.readme = [r for r in parts.readme if r[0] in names]
         put("README.txt", _readme(parts, ns, when))
         put("notes.json", (json.dumps(parts.notes, indent=1) + "\n").encode())
-        for name, data in built:
-            put(name, data)
     return names
