@@ -135,8 +135,7 @@ def counter_window(h: NsHistory, seconds: float | None, source: str) -> CounterW
         at_start[key] = None if vals[0] is None or ds[0] is None else vals[0] - ds[0]
     for key in end_values:
         if is_gauge(key):
-            values[key] = list(h.gauge_values(key, n))
-            at_start[key] = values[key][0]
+            values[key] = list(h.gauge_values(key, n))  # a gauge's value before the window is not kept
     span = times[-1] - (start if start is not None else times[0])
     spacing = f"{span / n:.3g} s apart" if n else ""
     told = f"{source}: {n + (start is not None)} samples {spacing} over {span:.0f} s"
