@@ -481,7 +481,7 @@ def _gather(ns, counters, counters_missing, diagnosis, captures, recording, rd, 
 
     def ip_part(member: str, argv: list[str], what: str) -> Callable[[], None]:
         def run() -> None:
-            parts.add(member, run_program_in(ns, argv).stdout, what)
+            parts.add(member, run_program_in(ns, argv, reader=rd).stdout, what)
         return run
 
     def conntrack() -> None:
