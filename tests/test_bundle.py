@@ -393,3 +393,44 @@ def test_a_pcap_gone_before_it_is_read_is_a_note(lab, tmp_path):
     readme = got["README.txt"].decode()
     assert "captures/gone.pcap not included" in readme and "\n  captures/gone.pcap\n" not in readme
     assert "captures: captures/gone.pcap not included: No such file or directory" in result.notes
+
+
+def test_not_root_the_bundle_is_written_with_what_it_could_read(lab):
+    """As uid 65534: a pid-less namespace cannot be entered, so what is read inside it is
+    missing, each part says why, and the bundle is still written, 0600, by that user."""
+    import gzip  # noqa: F401  (imported before the fork: the child may not read the venv or /root)
+    import platform  # noqa: F401
+
+    import tui.core.conntrack
+    import tui.core.diagnosis_report
+    import tui.core.sockets
+    import tui.core.sysctl
+    import tui.version  # noqa: F401
+    from nethelpers import as_nobody
+
+    from pathlib import Path
+
+    ns = netns(lab.add("nr"))
+    out_dir = Path(tempfile.mkdtemp(prefix="synscope-bundle-nobody-"))  # in /tmp: pytest's tmp_path is root's 0700
+    os.chown(out_dir, 65534, 65534)
+    out = out_dir / "b.tar.gz"
+
+    def child() -> int:
+        result = write_bundle(ns, str(out))
+        print(json.dumps(list(result.notes)))
+        return 0
+
+    try:
+        rc, stdout, stderr = as_nobody(child)
+        st = os.stat(out) if out.exists() else None
+        got = members(str(out)) if st else {}
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    assert rc == 0, stderr
+    notes = json.loads(stdout)
+    assert st is not None and st.st_uid == 65534 and stat.S_IMODE(st.st_mode) == 0o600
+    assert "identity.json" in got and "sysctl.json" not in got and "ip-addr.txt" not in got
+    for part in ("sysctls", "sockets", "ip addr", "conntrack"):
+        said = next((n for n in notes if n.startswith(f"{part}: ")), "")
+        assert "run as root" in said or "not permitted" in said, (part, notes)
+    assert not any(n.startswith("namespace: ") for n in notes)  # it is there: not "vanished"
