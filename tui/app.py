@@ -21,7 +21,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import on, work
 from textual.actions import SkipAction
 from textual.app import App
 from textual.css.query import NoMatches
@@ -31,6 +31,7 @@ from textual.widgets import Input
 
 from tui.actions import bindings, help_rows
 from tui.core.namespaces import NetNS
+from tui.screens.bundle import BundleRequested, write_bundle_in_worker
 from tui.screens.help import HelpScreen
 from tui.screens.main import DetailFailed, DetailRequest, MainScreen, compute_detail
 from tui.screens.palette import ActionsProvider
@@ -122,6 +123,12 @@ class SynscopeApp(App[int]):
         from tui.screens.sysctl import SysctlScreen
 
         self.call_from_thread(self.push_screen, SysctlScreen.from_diagnosis(d, allow_apply=self.allow_apply))
+
+    @on(BundleRequested)
+    def _bundle_requested(self, msg: BundleRequested) -> None:
+        # `w` in the capture pane or the sysctl preview: this namespace's captures of the session go in
+        captures = self._captures.statuses() if self._captures is not None else []
+        write_bundle_in_worker(self, self.source, msg.ns, captures)
 
     # -- lifecycle -------------------------------------------------------------------------
     def get_default_screen(self) -> Screen:

@@ -17,6 +17,7 @@ COMMANDS = {
     "diagnose": "tui.commands.diagnose",
     "exporter": "tui.commands.exporter",
     "sockets": "tui.commands.sockets",
+    "bundle": "tui.commands.bundle",
 }
 
 

@@ -22,7 +22,8 @@ from tui.core.history import History, NsHistory
 from tui.core.namespaces import NetNS
 from tui.source import Frame, NsDetail, build_detail, summarize
 
-if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis
+if TYPE_CHECKING:  # the rules (sysctl, sockets) and the bundle load when first used
+    from tui.core.bundle import CounterWindow
     from tui.core.rules import Diagnosis
 
 __all__ = ["SCRIPTED_HOST_SYSCTLS", "SCRIPTED_SYSCTLS", "T0", "ScriptedSource"]
@@ -231,6 +232,13 @@ class ScriptedSource:
 
     def history(self, inode: int) -> NsHistory | None:
         return self.history_store.get(inode)
+
+    def counter_window(self, inode: int, seconds: float) -> CounterWindow | None:
+        from tui.core.bundle import counter_window
+
+        with self._lock:
+            h = self.history_store.get(inode)
+            return counter_window(h, seconds, "the scripted incident's history (not this node's)") if h else None
 
     def values(self, inode: int) -> dict[str, int]:
         with self._lock:

@@ -30,6 +30,7 @@ from tui.core.history import NsHistory
 from tui.core.namespaces import NetNS, SourceStatus
 
 if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis, not at start
+    from tui.core.bundle import CounterWindow
     from tui.core.rules import Diagnosis
 
 __all__ = [
@@ -183,6 +184,10 @@ class DataSource(Protocol):
     ) -> NsDetail | None: ...
 
     def values(self, inode: int) -> dict[str, int]: ...
+
+    def counter_window(self, inode: int, seconds: float) -> CounterWindow | None:
+        """The namespace's counters over the last ``seconds``, for an incident bundle."""
+        ...
 
     def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
         """Findings for ns over the last n ticks; reads sysctls/sockets inside it (blocking)."""
@@ -402,6 +407,13 @@ class LiveSource:
 
     def history(self, inode: int) -> NsHistory | None:
         return self.monitor.history.get(inode)
+
+    def counter_window(self, inode: int, seconds: float) -> CounterWindow | None:
+        from tui.core.bundle import counter_window
+
+        with self._lock:  # the sampling worker must not add a tick while the window is copied
+            h = self.monitor.history.get(inode)
+            return counter_window(h, seconds, "synscope's history in this session") if h else None
 
     def values(self, inode: int) -> dict[str, int]:
         with self._lock:
