@@ -6,7 +6,7 @@ runs in the sampling thread). Before measuring, the source is run for a full his
 many points as it ever will. Per tick, what is measured:
 
 * **UI thread**: CPU time of the event-loop thread (``time.thread_time``) from
-  ``SynscopeApp._show(frame, detail)`` to the end of the repaint: the incremental table
+  ``MainScreen._show(frame, detail)`` to the end of the repaint: the incremental table
   update, the detail panel (its changed lines and sparklines), the status line, layout,
   compositor, and painting a chart picture that finished building. This is the time during
   which a key press waits: the target is about it.
@@ -20,7 +20,7 @@ many points as it ever will. Per tick, what is measured:
 The scenario is a worst case: ~10% of the 500 namespaces light up every tick, and nearly
 every namespace moved recently, so every visible row's "moved N s ago" changes every tick.
 Nobody pressed a key: the selection is automatic (it stays on a namespace in trouble, see
-NamespaceTable._follow_selection); "selection moved" says how often it moved.
+widgets/selection.py); "selection moved" says how often it moved.
 
 After the ticks, the **down arrow** is pressed N times (the user walking down the table):
 each press is a new namespace, whose detail and chart are built anew; measured up to the
