@@ -343,7 +343,7 @@ async def test_w_writes_the_bundle_from_the_capture_pane_and_the_sysctl_preview(
             while app.captures.status(cid).packets < 6 and time.monotonic() < deadline:
                 await pilot.pause(0.05)
 
-            app.action_capture_list()
+            app.open_capture_list()
             await pilot.pause()
             assert isinstance(app.screen, CaptureScreen) and app.screen.selected == cid
             await pilot.press("w")
