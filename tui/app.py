@@ -110,7 +110,7 @@ class SynscopeApp(App[int]):
         "quit": "quit (leaves nothing behind)",
         "help": "this help",
         "filter": "filter by name, pod, k8s namespace or label (key=value); shows 'shown/total'",
-        "back": "leave the filter / the detail panel; clears an active filter from the table",
+        "back": "leave the filter / the detail panel / the sockets pane; clears an active filter from the table",
         "freeze": "freeze the display (sampling and history continue); again to resume",
         "baseline": "set a baseline for the selected namespace: values read 'since baseline'",
         "baseline.clear": "clear the selected namespace's baseline",
