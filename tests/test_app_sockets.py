@@ -219,3 +219,37 @@ async def test_the_palette_offers_the_sockets_view():
         cmd.callback()
         await settle(app, pilot)
         assert app.main.sockets.display and "0.0.0.0:888" in app.main.sockets.text
+
+
+class SlowSource(CountingSource):
+    """Each sockets read waits until the test lets it finish (bounded: 10 s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def sockets(self, ns):  # type: ignore[no-untyped-def]
+        summary = super().sockets(ns)
+        self.release.wait(10)
+        return summary
+
+
+async def test_reads_never_pile_up_behind_a_slow_one():
+    source = SlowSource()
+    app = SynscopeApp(source, autotick=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.sockets_view.busy and app.sockets_view.reads == 1
+        for _ in range(5):  # ticks asking for the namespace being read: that read answers them
+            app._request_sockets()
+        assert app.sockets_view.reads == 1
+        await pilot.press("down")  # another namespace: it waits as the one pending read
+        await pilot.press("down")
+        await pilot.pause()
+        assert app.sockets_view.reads == 1
+        source.release.set()
+        await settle(app, pilot)
+        assert source.socket_reads == [WEB, app.selected_namespace.inode]
+        assert app.main.sockets.border_title.endswith(app.selected_namespace.name)

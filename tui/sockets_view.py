@@ -3,9 +3,9 @@
 The App owns the data source; this keeps the view's state (open or not, the read in flight,
 the namespace asked for next) so that tui/app.py only forwards its ticks, selections and the
 key. Reads run in a Textual thread worker (``source.sockets`` enters the namespace on the
-sampler's setns thread, a few ms for thousands of sockets), one at a time: a request that
-comes while one runs waits as the only pending one, so a slow namespace never piles up
-threads. Results come back as a message, and one for a namespace no longer selected, or
+sampler's setns thread, a few ms for thousands of sockets), one at a time: a request for
+another namespace that comes while one runs waits as the only pending one, and one for the
+namespace being read is that read, so a slow namespace never piles up threads. Results come back as a message, and one for a namespace no longer selected, or
 arriving after the pane closed, is dropped. Closing the pane ends the requests: nothing is
 read while it is closed.
 """
@@ -43,6 +43,7 @@ class SocketsView:
         self.reads = 0  # reads started (tests and the benchmark count them)
         self._worker: Worker | None = None
         self._pending: NetNS | None = None
+        self._reading: NetNS | None = None  # the namespace of the read in flight
         self._shown: NetNS | None = None  # the namespace whose sockets the pane shows
 
     @property
@@ -68,6 +69,11 @@ class SocketsView:
             if gone is not None and present is not None and gone.inode not in present:
                 return f"{gone.name} ({gone.label}) vanished: its namespace is no longer on the node"
             return "no namespace selected"
+        if self.busy and self._reading is not None and self._reading.inode == ns.inode:
+            # that read is still running: its answer is this one (a tick and the selection
+            # it moved ask twice; a read slower than a tick is skipped, never queued)
+            self._pending = None
+            return ""
         self._pending = ns
         if not self.busy:
             self._start()
@@ -78,6 +84,7 @@ class SocketsView:
         if ns is None:
             return
         self.reads += 1
+        self._reading = ns
         self._worker = self.app.run_worker(lambda: self._read(ns), thread=True, exit_on_error=False,
                                            group="sockets", name=f"sockets {ns.label}")
 
