@@ -52,7 +52,7 @@ ACTIONS: tuple[Action, ...] = (
            "Filter namespaces", "Filter by name, pod, k8s namespace or label"),
     Action("filter.clear", "", "clear_filter", palette="Clear filter", palette_help="Show every namespace again"),
     Action("back", "escape", "back", "Back / clear filter",
-           "leave the filter / the detail panel; clears an active filter from the table", show=False),
+           "leave the filter / the detail panel / the sockets pane; clears an active filter from the table", show=False),
     Action("freeze", "p", "freeze", "Freeze", "freeze the display (sampling and history continue); again to resume",
            "Freeze / resume display", "Sampling continues while frozen"),
     Action("baseline", "b", "baseline", "Baseline",
@@ -76,6 +76,11 @@ ACTIONS: tuple[Action, ...] = (
            "Captures", "Every capture of this session", show=False),
     Action("sysctl", "s", "sysctl", "Sysctl", "diagnosis and sysctl fix preview for the selected namespace",
            "Diagnose / sysctl fix preview", "Findings and proposed sysctls for the selected namespace"),
+    Action("sockets", "l", "sockets", "Sockets",
+           "sockets of the selected namespace, read inside it every tick (ss -ltn, -ti): listeners' accept "
+           "queue / backlog and SYN-RECV, sockets by state, connections by peer, worst first; again closes",
+           "Sockets of namespace", "Listeners' queues, socket states, connections by peer, read inside the "
+           "selected namespace every tick"),
     # the table's own keys (NamespaceTable.BINDINGS): help words here, bindings in the widget
     Action("table.detail", "enter", "detail", help="open the detail panel of the selected namespace (focus it)",
            palette="Detail panel", palette_help="Focus the selected namespace's counters", owner="widget"),
