@@ -79,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         recorder.run(stop, args.ticks)
     except StoreFull as exc:
         print(f"synscope record: {exc}", file=sys.stderr)
+        if recorder is not None:
+            recorder.abandon()  # nothing more can be written: no sealing on the way out
+            recorder = None
         return 1
     finally:
         try:

@@ -122,6 +122,13 @@ class Recorder:
                 next_at = now + self.interval - ((now - next_at) % self.interval)
             stop.wait(next_at - now)
 
+    def abandon(self) -> None:
+        """Stop after a full disk: close without writing (the next recorder seals the rest)."""
+        try:
+            self.writer.con.close()
+        finally:
+            self.monitor.close()
+
     def close(self) -> None:
         try:
             self.writer.close()
