@@ -55,7 +55,7 @@ def park(names: list[str], busy: set[str], seconds: float) -> list[int]:
             try:
                 setns_net(os.open(f"/run/netns/{name}", os.O_RDONLY))
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
-                os.system("ip link set lo up")  # noqa: S605 (inside the bench's own namespace)
+                os.system("ip link set lo up")
                 if name in busy:
                     srv = socket.socket()
                     srv.bind(("127.0.0.1", 7000))

@@ -180,6 +180,35 @@ class NsHistory:
         skip): the same as ingesting the previous tick's bytes again."""
         self.ingest(t, self._raw)
 
+    def push_recorded(self, t: float, deltas: Mapping[str, int], resets: Sequence[str], gauges: Mapping[str, int],
+                      values: Mapping[str, int] | None) -> None:
+        """One more recorded tick (a replay stepping forward): the counters that moved,
+        those that went down, the gauges that changed, and the absolute values after it
+        (``None``: unchanged)."""
+        tick = self._tick(t)
+        for key, d in deltas.items():
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick)
+            s.put(tick, d)
+            self.last_moved[key] = t
+        for key in resets:
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick)
+            s.put(tick, GAP)
+        for key, v in gauges.items():
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick, fill=v)
+            s.put(tick, v)
+            s.fill = v
+        self.last_deltas = dict(deltas)
+        self.last_resets = tuple(resets)
+        self.last_gauges = dict(gauges)
+        if values is not None:
+            self._files = _files_of(values)
+
     @classmethod
     def from_recording(cls, first_time: float, times: Sequence[float], deltas: Mapping[str, Sequence[int]],
                        gauges: Mapping[str, Sequence[int]], values: Mapping[str, int],
@@ -202,23 +231,21 @@ class NsHistory:
         for i in range(skip, n):
             h.times[i % capacity] = times[i]
         for key, series in deltas.items():
-            s = _Series(capacity, skip)
-            for i in range(skip, n):
+            sr = _series_from(series, skip, n, capacity, 0)
+            if sr is None:
+                continue
+            h.series[key] = sr
+            for i in range(n - 1, skip - 1, -1):  # when it last moved (a GAP is a reset, not a move)
                 v = series[i]
-                if v:
-                    s.put(i, v)
-                    if v != GAP:
-                        h.last_moved[key] = times[i]
-            if s.upto >= skip:
-                h.series[key] = s
+                if v and v != GAP:
+                    h.last_moved[key] = times[i]
+                    break
         for key, series in gauges.items():
             if not series:
                 continue
-            s = _Series(capacity, skip, fill=series[skip] if skip < n else series[-1])
-            for i in range(skip, n):
-                s.put(i, series[i])
-            s.fill = series[-1]
-            h.series[key] = s
+            sr = _series_from(series, skip, n, capacity, series[-1])
+            if sr is not None:
+                h.series[key] = sr
         if n:
             last = n - 1
             h.last_deltas = {k: v[last] for k, v in deltas.items() if v[last] and v[last] != GAP}
@@ -319,6 +346,26 @@ class NsHistory:
 
     def memory_series(self) -> int:
         return len(self.series)
+
+
+def _series_from(series: Sequence[int], skip: int, n: int, capacity: int, fill: int) -> _Series | None:
+    """A ring holding ticks skip..n-1 of series (whole slices, not a put() per tick)."""
+    if n <= skip:
+        return None
+    vals = series[skip:n]
+    lo, hi = min(vals), max(vals)
+    code = "i" if lo >= -_I32_MAX - 1 and hi <= _I32_MAX and -_I32_MAX <= fill <= _I32_MAX else "q"
+    s = _Series(capacity, skip, fill)
+    if s.data.typecode != code:
+        s.data = array(code, s.data)
+    part = array(code, vals)
+    start = skip % capacity
+    first = min(len(part), capacity - start)
+    s.data[start:start + first] = part[:first]
+    if first < len(part):
+        s.data[0:len(part) - first] = part[first:]
+    s.upto = n - 1
+    return s
 
 
 def _files_of(values: Mapping[str, int]) -> list[_FileState | None]:

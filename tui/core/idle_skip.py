@@ -49,6 +49,11 @@ class IdleSkip:
         self._last[inode] = (dev, t)
         return False
 
+    def last_full_read(self, inode: int) -> float | None:
+        """When this namespace was last read in full (its tick's time), if it is tracked."""
+        last = self._last.get(inode)
+        return last[1] if last is not None else None
+
     def forget(self, inode: int) -> None:
         self._last.pop(inode, None)
 

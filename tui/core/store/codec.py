@@ -5,7 +5,7 @@
 * a **chunk** (one namespace, one chunk of ticks, written when the chunk is full): the keys
   that moved, the sparse events (resets and gauges) and a dense matrix of deltas, one row per
   key and one column per tick. Mostly zeros, so zlib packs it to a few bytes a tick;
-* a **keyframe**: ``[key, value, key, value, …]``, every non-zero absolute value of a
+* a **keyframe**: ``[key, value, key, value, …]``, every absolute value (zeros too) of a
   namespace after a tick;
 * **times**: the tick times of a chunk, float64.
 
@@ -147,10 +147,9 @@ def decode_chunk(blob: bytes) -> Chunk:
 # -- keyframes and times -------------------------------------------------------------------------
 def encode_keyframe(values: dict[int, int]) -> bytes:
     a = array("q")
-    for key, v in values.items():
-        if v:
-            a.append(key)
-            a.append(v)
+    for key, v in values.items():  # zeros too: a rebuilt history lists every counter, as a live one
+        a.append(key)
+        a.append(v)
     return _seal(_bytes(a))
 
 

@@ -11,6 +11,8 @@ The API the replay and the live TUI's past are built on (all times are Unix seco
     store.window(rns, tick, n)           # NsWindow: a namespace's last n ticks up to `tick`
     store.values_at(rns, tick)           # {counter: absolute value} after that tick
     store.history_at(t, capacity=900)    # Moment: History, NetNS list, statuses, notes at t
+    store.advance(moment)                # the Moment one tick later (in place; cheap), None at the end
+    store.next_tick(tick)                # (tick, time) after a tick, across session gaps, or None
     store.statuses_at(t), store.notes_at(t), store.sysctls_at(rns, t)
     store.refresh()                      # see what a running recorder committed since
     store.notes                          # what was damaged and skipped, in words
@@ -103,6 +105,7 @@ class Moment:
     recorded: dict[int, RecordedNamespace]  # inode -> its record
     statuses: list[SourceStatus] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    values: dict[int, dict[str, int]] = field(default_factory=dict)  # inode -> absolute values now
 
 
 def _netns(ident: str) -> NetNS:
@@ -265,6 +268,18 @@ class Store:
         j = max(bisect.bisect_right(times, t) - 1, 0)
         return chunks[i] * self.chunk_ticks + j, times[j]
 
+    def _times_between(self, first: int, last: int) -> list[float]:
+        """Times of ticks first..last, one per tick (nan where a chunk's times are lost)."""
+        out: list[float] = []
+        n = self.chunk_ticks
+        for c in range(first // n, last // n + 1):
+            base = c * n
+            lo, hi = max(first - base, 0), min(last - base + 1, n)
+            times = self._chunk_times(c)
+            got = times[lo:hi].tolist() if times is not None else []
+            out += got + [math.nan] * (hi - lo - len(got))
+        return out
+
     def tick_times(self, first: int, last: int) -> list[tuple[int, float]]:
         out: list[tuple[int, float]] = []
         n = self.chunk_ticks
@@ -372,10 +387,9 @@ class Store:
         last = min(tick, rns.last_tick)
         first = max(rns.first_tick + 1, last - n + 1)  # its first tick is the baseline sample
         ticks = range(first, last + 1)
-        times_rows = self.tick_times(first - 1, last)
-        tmap = dict(times_rows)
-        times = [tmap.get(t, math.nan) for t in ticks]
-        first_time = tmap.get(first - 1, times[0] if times else rns.first_time)
+        times = self._times_between(first, last)
+        before_time = self._time_of(first - 1) if first - 1 >= rns.first_tick else math.nan
+        first_time = before_time if before_time == before_time else (times[0] if times else rns.first_time)
         width = len(ticks)
         deltas: dict[str, array] = {}
         events: list[tuple[int, str, int, int]] = []
@@ -403,6 +417,7 @@ class Store:
         gauges: dict[str, list[int]] = {}
         if width:
             before = self.values_at(rns, first - 1)
+            changes: dict[str, list[tuple[int, int]]] = {}
             for i, name, kind, value in events:
                 if kind == RESET:
                     d = deltas.get(name)
@@ -410,11 +425,15 @@ class Store:
                         d = deltas[name] = array("q", bytes(8 * width))
                     d[i] = GAP
                 elif kind == GAUGE:
-                    g = gauges.get(name)
-                    if g is None:
-                        g = gauges[name] = [before.get(name, 0)] * width
-                    for j in range(i, width):
-                        g[j] = value
+                    changes.setdefault(name, []).append((i, value))
+            for name, points in changes.items():  # each gauge: its value held from change to change
+                g = []
+                cur, at = before.get(name, 0), 0
+                for i, value in points:
+                    g += [cur] * (i - at)
+                    cur, at = value, i
+                g += [cur] * (width - at)
+                gauges[name] = g
         return NsWindow(ticks, times, first_time, deltas, gauges, values)
 
     def history_at(self, t: float, capacity: int = 900, namespaces: Iterable[RecordedNamespace] | None = None) -> Moment:
@@ -432,6 +451,7 @@ class Store:
         self._load_chunks(max(lo, 0), tick // cn, {r.row for r in alive})
         recorded: dict[int, RecordedNamespace] = {}
         netns: list[NetNS] = []
+        values: dict[int, dict[str, int]] = {}
         for r in alive:
             w = self.window(r, tick, capacity)
             gauges = dict(w.gauges)
@@ -442,7 +462,70 @@ class Store:
             history.by_inode[r.inode] = h
             recorded[r.inode] = r
             netns.append(r.netns_at(when))
-        return Moment(when, tick, history, netns, recorded, self.statuses_at(when), self.notes_at(when))
+            values[r.inode] = w.values
+        return Moment(when, tick, history, netns, recorded, self.statuses_at(when), self.notes_at(when), values)
+
+    def next_tick(self, tick: int) -> tuple[int, float] | None:
+        """The tick after this one (across a gap between recorder sessions), or None at the end."""
+        n = self.chunk_ticks
+        c, off = divmod(tick, n)
+        times = self._chunk_times(c)
+        if times is not None and off + 1 < len(times):
+            return tick + 1, times[off + 1]
+        i = bisect.bisect_right(self._all_chunks, c)
+        while i < len(self._all_chunks):
+            nxt = self._all_chunks[i]
+            times = self._chunk_times(nxt)
+            if times is not None and len(times):
+                return nxt * n, times[0]
+            i += 1
+        return None
+
+    def advance(self, moment: Moment) -> Moment | None:
+        """The moment one tick later, made by appending that tick to ``moment``'s histories
+        (which it changes in place: cheap, for stepping forward and playing). Where a namespace
+        starts or ends there, or the store has a gap, it is rebuilt with :meth:`history_at`.
+        None at the end of the store."""
+        found = self.next_tick(moment.tick)
+        if found is None:
+            return None
+        tick, when = found
+        alive = list(moment.recorded.values())
+        starts = any(r.first_tick < tick <= r.last_tick and r.inode not in moment.recorded
+                     for r in self._namespaces)
+        if tick != moment.tick + 1 or starts or any(r.last_tick < tick for r in alive):
+            return self.history_at(when, moment.history.capacity)
+        n = self.chunk_ticks
+        c, off = divmod(tick, n)
+        self._load_chunks(c, c, {r.row for r in alive})
+        for r in alive:
+            h = moment.history.get(r.inode)
+            if h is None:
+                continue
+            ch = self._chunks.get((r.row, c))
+            if ch is None:
+                h.push_recorded(when, {}, (), {}, None)
+                continue
+            keys = self.keys
+            deltas = {keys.get(k, f"key{k}"): row[off] for k, row in ch.deltas.items() if off < len(row) and row[off]}
+            resets: list[str] = []
+            gauges: dict[str, int] = {}
+            vals = moment.values.setdefault(r.inode, {})
+            changed = bool(deltas)
+            for name, d in deltas.items():
+                vals[name] = vals.get(name, 0) + d
+            for eoff, k, kind, value in ch.events:
+                if eoff != off:
+                    continue
+                name = keys.get(k, f"key{k}")
+                (resets.append(name) if kind == RESET else gauges.__setitem__(name, value))
+                vals[name] = value
+                changed = True
+            h.push_recorded(when, deltas, resets, gauges, vals if changed else None)
+        moment.tick, moment.time = tick, when
+        moment.namespaces = [r.netns_at(when) for r in alive]
+        moment.statuses, moment.notes = self.statuses_at(when), self.notes_at(when)
+        return moment
 
     # -- the rest of the picture --------------------------------------------------------------------
     def _at(self, table: str, t: float, extra: str = "", args: tuple = ()) -> str | None:  # type: ignore[type-arg]
@@ -480,27 +563,22 @@ class Store:
 
 
 def _apply(vals: dict[int, int], ch: Chunk, lo: int, hi: int) -> None:
-    """Add a chunk's ticks lo..hi-1 to absolute values (resets and gauges set them)."""
-    events = [e for e in ch.events if lo <= e[0] < hi]
-    if not events:
-        for key, row in ch.deltas.items():
+    """Add a chunk's ticks lo..hi-1 to absolute values. A reset's or a gauge's event sets the
+    value (the delta row holds 0 at that tick); later deltas add to it."""
+    last_event: dict[int, tuple[int, int]] = {}
+    for off, key, _kind, value in ch.events:
+        if lo <= off < hi:
+            last_event[key] = (off, value)  # events are stored in tick order
+    for key, row in ch.deltas.items():
+        ev = last_event.pop(key, None)
+        if ev is not None:
+            vals[key] = ev[1] + sum(row[ev[0] + 1:hi])
+        else:
             s = sum(row[lo:hi])
             if s:
                 vals[key] = vals.get(key, 0) + s
-        return
-    cut = lo
-    for off, key, _kind, value in sorted(events):
-        for k, row in ch.deltas.items():
-            s = sum(row[cut:off])
-            if s:
-                vals[k] = vals.get(k, 0) + s
-        # a reset's or a gauge's value is absolute; the same tick's delta row is 0 for it
+    for key, (_off, value) in last_event.items():
         vals[key] = value
-        cut = off
-    for k, row in ch.deltas.items():
-        s = sum(row[cut:hi])
-        if s:
-            vals[k] = vals.get(k, 0) + s
 
 
 def _hms(t: float) -> str:
