@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-ticks", type=whole_number(3600), default=None, help=argparse.SUPPRESS)
     p.add_argument("--keyframe-chunks", type=whole_number(1000), default=None, help=argparse.SUPPRESS)
     p.add_argument("--ticks", type=whole_number(10**9), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--discover-every", type=seconds(3600), default=5.0, help=argparse.SUPPRESS)
     p.set_defaults(func=run, default_interval=1.0)
 
 
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, on_signal)
     recorder = None
     try:
-        monitor = Monitor(Discovery(default_sources()), idle_skip=IdleSkip())
+        monitor = Monitor(Discovery(default_sources()), idle_skip=IdleSkip(), discover_every=args.discover_every)
         try:
             recorder = Recorder(args.dir, monitor, interval=args.interval, retain=args.retain,
                                 max_bytes=args.max_size, chunk_ticks=args.chunk_ticks or CHUNK_TICKS,
