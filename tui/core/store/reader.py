@@ -371,7 +371,12 @@ class Store:
         kf_tick, kf = self._keyframe(rns, tick)
         vals = dict(kf)
         n = self.chunk_ticks
-        for c in range((kf_tick + 1) // n, tick // n + 1):
+        lo_c, hi_c = (kf_tick + 1) // n, tick // n
+        # the chunks it has there (an idle namespace has none: its keyframe is its values)
+        have = {c for (c,) in self._rows("SELECT chunk FROM chunks WHERE ns = ? AND chunk BETWEEN ? AND ?",
+                                         (rns.row, lo_c, hi_c))}
+        have |= {c for c in self._open_chunks if lo_c <= c <= hi_c}
+        for c in sorted(have):
             ch = self._chunk(rns.row, c)
             if ch is None:
                 continue

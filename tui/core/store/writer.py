@@ -82,13 +82,14 @@ class StoreWriter:
         self._write(self._init_meta, interval, not meta)
         self.keys: dict[str, int] = dict(self.con.execute("SELECT name, id FROM keys"))
         self.sealed_notes: list[str] = []
+        self.tick = 0  # (set below; the size limit's retention may look at it while sealing)
+        self._open_rows: set[int] = set()
         self._write(self._seal_open)  # the open chunk of a recorder that died
         last = self.con.execute("SELECT MAX(tick) FROM (SELECT MAX(last_tick) AS tick FROM namespaces "
                                 "UNION SELECT MAX(chunk) * ? + ? FROM tick_chunks)",
                                 (self.chunk_ticks, self.chunk_ticks - 1)).fetchone()[0]
         # a new session starts at a fresh chunk (ticks of one chunk are one session's)
         self.tick = 0 if last is None else (last // self.chunk_ticks + 1) * self.chunk_ticks
-        self._open_rows: set[int] = set()
         self._identity: dict[int, str] = {}
         self._sysctls: dict[int, str] = {}
         self._moved: set[int] = set()  # rows that moved since their last keyframe
