@@ -11,7 +11,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-__all__ = ["MAX_INTERVAL", "duration", "seconds", "size", "whole_number"]
+__all__ = ["MAX_INTERVAL", "seconds", "whole_number"]
 
 MAX_INTERVAL = 24 * 3600.0  # a sampling interval or diagnosis window of more than a day is a typo
 
@@ -52,23 +52,3 @@ def whole_number(maximum: int) -> Callable[[str], int]:
 
     parse.__name__ = "whole number"
     return parse
-
-
-def duration(text: str) -> float:
-    """A type: ``90s``, ``10m``, ``1h30m``, ``24h`` (tui.core.store.when)."""
-    from tui.core.store.when import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def size(text: str) -> int:
-    """A type: ``256MB``, ``1GB`` (bytes)."""
-    from tui.core.store.when import parse_size
-
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
