@@ -52,3 +52,22 @@ def test_filter_and_chart_80x24(snap_compare):
         await _settle(pilot)
 
     assert snap_compare(_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def _sockets_app() -> SynscopeApp:
+    # the node's conntrack losing the SNAT race too: the host row's C marker shows
+    return SynscopeApp(ScriptedSource(conntrack_race=True), autotick=False)
+
+
+async def _open_sockets(pilot) -> None:  # type: ignore[no-untyped-def]
+    await _settle(pilot)
+    await pilot.press("l")
+    await _settle(pilot)
+
+
+def test_sockets_80x24(snap_compare):
+    assert snap_compare(_sockets_app(), terminal_size=(80, 24), run_before=_open_sockets)
+
+
+def test_sockets_200x60(snap_compare):
+    assert snap_compare(_sockets_app(), terminal_size=(200, 60), run_before=_open_sockets)

@@ -79,7 +79,7 @@ async def test_preview_shows_values_copies_and_saves(tmp_path):
 
         target = tmp_path / "out" / "preview.txt"
         target.parent.mkdir()
-        await pilot.press("w")
+        await pilot.press("W")
         await pilot.pause()
         assert isinstance(app.screen, SavePreview)
         inp = app.screen.query_one("#save-path")

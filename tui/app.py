@@ -30,8 +30,10 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from tui.core.namespaces import NetNS
+from tui.screens.bundle import BundleRequested, write_bundle_in_worker
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
+from tui.sockets_view import SocketsRead, SocketsView
 from tui.source import DataSource, Frame, NsDetail
 from widgets.counter_panel import CounterPanel
 from widgets.namespace_table import SORTS, NamespaceTable
@@ -101,6 +103,7 @@ class SynscopeApp(App[int]):
         Binding("t", "capture", "Capture", id="capture"),
         Binding("T", "capture_list", "Captures", show=False, id="capture.list"),
         Binding("s", "sysctl", "Sysctl", id="sysctl"),
+        Binding("l", "sockets", "Sockets", id="sockets"),
     ]
 
     # what the help screen says for keys whose binding text is short
@@ -108,7 +111,7 @@ class SynscopeApp(App[int]):
         "quit": "quit (leaves nothing behind)",
         "help": "this help",
         "filter": "filter by name, pod, k8s namespace or label (key=value); shows 'shown/total'",
-        "back": "leave the filter / the detail panel; clears an active filter from the table",
+        "back": "leave the filter / the detail panel / the sockets pane; clears an active filter from the table",
         "freeze": "freeze the display (sampling and history continue); again to resume",
         "baseline": "set a baseline for the selected namespace: values read 'since baseline'",
         "baseline.clear": "clear the selected namespace's baseline",
@@ -119,6 +122,8 @@ class SynscopeApp(App[int]):
         "capture": "tcpdump in the selected namespace: presets, live pane, bounded pcap",
         "capture.list": "every capture of this session (stop, view, run tcpdump in the terminal)",
         "sysctl": "diagnosis and sysctl fix preview for the selected namespace",
+        "sockets": "sockets of the selected namespace, read inside it every tick (ss -ltn, -ti): listeners' accept "
+                   "queue / backlog and SYN-RECV, sockets by state, connections by peer, worst first; again closes",
         "table.detail": "open the detail panel of the selected namespace (focus it)",
     }
 
@@ -153,6 +158,7 @@ class SynscopeApp(App[int]):
         self._pending_detail: DetailRequest | None = None
         self._hostname = "" if source.scripted else socket.gethostname()
         self._closing = False
+        self.sockets_view = SocketsView(self)  # the sockets pane's reads (l)
 
     # -- contract for other screens -------------------------------------------------------------
     @property
@@ -197,6 +203,12 @@ class SynscopeApp(App[int]):
         from tui.screens.sysctl import SysctlScreen
 
         self.call_from_thread(self.push_screen, SysctlScreen.from_diagnosis(d, allow_apply=self.allow_apply))
+
+    @on(BundleRequested)
+    def _bundle_requested(self, msg: BundleRequested) -> None:
+        # `w` in the capture pane or the sysctl preview: this namespace's captures of the session go in
+        captures = self._captures.statuses() if self._captures is not None else []
+        write_bundle_in_worker(self, self.source, msg.ns, captures)
 
     # -- lifecycle -------------------------------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -375,6 +387,7 @@ class SynscopeApp(App[int]):
         # the panel's title changes with its content, when the new detail arrives (a few ms):
         # retitling now would show the new name over the old counters and repaint the panel twice
         self.refresh_detail()
+        self._request_sockets()
 
     @on(NamespaceTable.DetailRequested)
     def _detail_requested(self) -> None:
@@ -403,6 +416,7 @@ class SynscopeApp(App[int]):
         elif self.detail is None or self.detail.inode == table.selected_inode:
             self._render_detail_title()  # else the title changes when the new detail arrives
         self._render_status()
+        self._request_sockets()  # while the sockets pane is open it follows every tick
 
     def _show_detail(self, detail: NsDetail | None) -> None:
         if self.frozen and self.detail is not None and detail is not None and detail.inode == self.detail.inode:
@@ -505,7 +519,7 @@ class SynscopeApp(App[int]):
     # these act on the main screen's table; elsewhere (help, capture, sysctl) they are
     # hidden from the footer and do nothing, so those screens' own keys are what shows
     MAIN_ONLY = frozenset({"filter", "back", "freeze", "baseline", "clear_baseline", "all_counters", "chart",
-                           "sort_next", "sort_reverse", "capture", "capture_list", "sysctl"})
+                           "sort_next", "sort_reverse", "capture", "capture_list", "sysctl", "sockets"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         elsewhere = getattr(self, "_main", None) is not None and self.screen is not self._main
@@ -573,6 +587,8 @@ class SynscopeApp(App[int]):
             m.table.focus()
         elif self.focused is m.panel:
             m.table.focus()
+        elif self.sockets_view.open:
+            self.action_sockets()
         elif self.filter_text:
             m.filter_input.value = ""
             self.set_filter("")
@@ -665,6 +681,39 @@ class SynscopeApp(App[int]):
     def action_sysctl(self) -> None:
         self.open_sysctl(self.selected_namespace)
 
+    # -- the sockets pane (reads: tui/sockets_view.py) ---------------------------------------
+    def action_sockets(self) -> None:
+        view, m = self.sockets_view, self._main
+        if view.open:
+            view.close()  # no read is started from now on; one in flight is dropped
+            if m.sockets.has_focus:
+                m.table.focus()
+            m.set_class(False, "-sockets")
+            self._apply_chart_visibility()
+            return
+        view.open = True
+        m.set_class(True, "-sockets")
+        ns = self.selected_namespace
+        m.sockets.show(ns.name if ns else "", None, message=f"reading its sockets inside {ns.label} …" if ns else "")
+        self._request_sockets()
+
+    def _request_sockets(self) -> None:
+        view = self.sockets_view
+        if not view.open or self._gone():
+            return
+        present = {ns.inode for ns in self.frame.namespaces} if self.frame is not None else None
+        line = view.request(self.selected_namespace, present)
+        if line:
+            self._main.sockets.show("", None, message=line)
+
+    @on(SocketsRead)
+    def _sockets_read(self, msg: SocketsRead) -> None:
+        if self._gone() or not self.sockets_view.finished(msg, self._main.table.selected_inode):
+            return
+        as_of = self.source.clock(msg.summary.time) if msg.summary is not None else ""
+        self._main.sockets.show(msg.ns.name, msg.summary, message=f"{msg.ns.name}: {msg.error}" if msg.error else "",
+                                as_of=as_of)
+
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -683,6 +732,8 @@ class SynscopeApp(App[int]):
         yield SystemCommand("Captures", "Every capture of this session (T)", self.action_capture_list)
         yield SystemCommand("Diagnose / sysctl fix preview", "Findings and proposed sysctls for the selected namespace (s)",
                             self.action_sysctl)
+        yield SystemCommand("Sockets of namespace", "Listeners' queues, socket states, connections by peer, read "
+                            "inside the selected namespace every tick (l)", self.action_sockets)
         yield SystemCommand("Help: keys", "Every key and what is lit (?)", self.action_help)
 
 

@@ -19,6 +19,7 @@ COMMANDS = {
     "sockets": "tui.commands.sockets",
     "record": "tui.commands.record",
     "dump": "tui.commands.dump",
+    "bundle": "tui.commands.bundle",
 }
 
 

@@ -35,7 +35,9 @@ from tui.core.history import History, NsHistory
 from tui.core.namespaces import NetNS, SourceStatus
 
 if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis, not at start
+    from tui.core.bundle import CounterWindow
     from tui.core.rules import Diagnosis
+    from tui.core.sockets import SocketsSummary
 
 __all__ = [
     "CounterLine",
@@ -191,8 +193,17 @@ class DataSource(Protocol):
 
     def values(self, inode: int) -> dict[str, int]: ...
 
+    def counter_window(self, inode: int, seconds: float) -> CounterWindow | None:
+        """The namespace's counters over the last ``seconds``, for an incident bundle."""
+        ...
+
     def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
         """Findings for ns over the last n ticks; reads sysctls/sockets inside it (blocking)."""
+        ...
+
+    def sockets(self, ns: NetNS) -> SocketsSummary:
+        """The TCP sockets of ns, read inside it (blocking: the sockets view's thread worker).
+        Raises NamespaceGone when ns vanished or cannot be entered, OSError when sock_diag refuses."""
         ...
 
     def now(self) -> float: ...
@@ -410,6 +421,13 @@ class LiveSource:
     def history(self, inode: int) -> NsHistory | None:
         return self.monitor.history.get(inode)
 
+    def counter_window(self, inode: int, seconds: float) -> CounterWindow | None:
+        from tui.core.bundle import counter_window
+
+        with self._lock:  # the sampling worker must not add a tick while the window is copied
+            h = self.monitor.history.get(inode)
+            return counter_window(h, seconds, "synscope's history in this session") if h else None
+
     def values(self, inode: int) -> dict[str, int]:
         with self._lock:
             h = self.monitor.history.get(inode)
@@ -432,6 +450,13 @@ class LiveSource:
             host = next((x for x in self.monitor.sampler.namespaces if x.kind == "host"), None)
             return diagnose_namespace(ns, history.get(ns.inode), n=n, reader=self.monitor.sampler.netns_reader,
                                       host=host, host_history=history.get(host.inode) if host else None)
+
+    def sockets(self, ns: NetNS) -> SocketsSummary:
+        from tui.core.sockets import sockets_summary
+
+        # not under the lock: the setns thread runs one call at a time, so a tick's reads and
+        # this one queue there, and the history is not touched
+        return sockets_summary(ns, reader=self.monitor.sampler.netns_reader)
 
     def close(self) -> None:
         try:
@@ -578,8 +603,15 @@ class ScriptedSource:
 
     scripted = True
 
-    def __init__(self, *, extra: int = 0, warmup: int = 114, interval: float = 1.0, seed: int = 7) -> None:
+    def __init__(self, *, extra: int = 0, warmup: int = 114, interval: float = 1.0, seed: int = 7,
+                 conntrack_race: bool = False) -> None:
         self.interval = interval
+        # opt-in: the node's conntrack loses the SNAT race in the stalls (tui/scripted_conntrack.py)
+        self._conntrack = None
+        if conntrack_race:
+            from tui.scripted_conntrack import ScriptedConntrack
+
+            self._conntrack = ScriptedConntrack()
         self._writer = _Writer()
         self.history_store = History()
         self._lock = threading.Lock()
@@ -616,7 +648,10 @@ class ScriptedSource:
 
     def _ingest(self, t: float) -> None:
         for a in self.actors:
-            self.history_store.ingest(a.ns.inode, t, self._writer.render(a.values), a.ns.label)
+            files = self._writer.render(a.values)
+            if self._conntrack is not None and a.ns.kind == "host":
+                files += (self._conntrack.section(self._step),)
+            self.history_store.ingest(a.ns.inode, t, files, a.ns.label)
 
     def _advance(self) -> float:
         self._step += 1
@@ -649,6 +684,13 @@ class ScriptedSource:
     def history(self, inode: int) -> NsHistory | None:
         return self.history_store.get(inode)
 
+    def counter_window(self, inode: int, seconds: float) -> CounterWindow | None:
+        from tui.core.bundle import counter_window
+
+        with self._lock:
+            h = self.history_store.get(inode)
+            return counter_window(h, seconds, "the scripted incident's history (not this node's)") if h else None
+
     def values(self, inode: int) -> dict[str, int]:
         with self._lock:
             h = self.history_store.get(inode)
@@ -680,6 +722,18 @@ class ScriptedSource:
         findings = diagnose(deltas, state, socks, window=window, kernel_keys=kernel_keys)
         return Diagnosis(ns, tuple(findings), state, tuple(socks), window, deltas,
                          ("scripted source: sysctls and sockets are the script's, not this node's",))
+
+    def sockets(self, ns: NetNS) -> SocketsSummary:
+        """The script's sockets of ns (tui/scripted_sockets.py), summarized by the real code."""
+        from tui.core.nsexec import NamespaceGone
+        from tui.scripted_sockets import scripted_sockets
+
+        with self._lock:
+            actor = next((a for a in self.actors if a.ns.inode == ns.inode), None)
+            step, now = self._step, self.now()
+        if actor is None:
+            raise NamespaceGone(f"{ns.name} ({ns.label}) cannot be entered: it is not on this node any more")
+        return scripted_sockets(ns, actor.behaviour, step, now)
 
     def close(self) -> None:
         pass

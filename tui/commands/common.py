@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tui.core.diagnosis_report import ns_identity  # noqa: F401 (snapshot and sockets import it from here)
 from tui.core.monitor import Monitor, Tick
 from tui.core.namespaces import Discovery, NetNS
 from tui.core.nsexec import NamespaceGone
@@ -48,19 +49,6 @@ def matching(namespaces: list[NetNS], pattern: str) -> list[NetNS]:
     if pattern and not shown:
         print(f"synscope: no namespace matches {pattern!r}", file=sys.stderr)
     return shown
-
-
-def ns_identity(ns: NetNS) -> dict:
-    """The fields that say which namespace a JSON record is about (snapshot and diagnose)."""
-    return {
-        "name": ns.name,
-        "kind": ns.kind,
-        "inode": ns.inode,
-        "pid": ns.pid,
-        "path": ns.path,
-        "pod": ns.pod or None,
-        "k8s_namespace": ns.k8s_namespace or None,
-    }
 
 
 def sockets_record(ns: NetNS, reader: NetnsReader) -> dict:

@@ -45,6 +45,7 @@ from tui.core.capture import (
 from tui.core.capture import listen_ports as read_listen_ports
 from tui.core.history import NsHistory
 from tui.core.namespaces import NetNS
+from tui.screens.bundle import BundleRequested
 from widgets.capture_list import CaptureList
 from widgets.capture_log import CaptureLog
 from widgets.capture_summary import CaptureSummary
@@ -315,6 +316,7 @@ class CaptureScreen(_TerminalMixin, Screen):
         Binding("i", "interactive", "tcpdump in terminal", id="capture.terminal"),
         Binding("n", "new", "New here", id="capture.new"),
         Binding("d", "remove", "Remove stopped", show=False, id="capture.remove"),
+        Binding("w", "bundle", "Bundle", id="capture.bundle"),
         Binding("escape", "back", "Back", id="capture.back"),
     ]
 
@@ -326,7 +328,7 @@ class CaptureScreen(_TerminalMixin, Screen):
         self._seen = 0  # lines of the selected capture already in the log
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("captures — s stop · i tcpdump in terminal · n new · Esc back", style="bold"), id="capture-title")
+        yield Static(Text("captures — s stop · i tcpdump in terminal · n new · w bundle · Esc back", style="bold"), id="capture-title")
         yield CaptureList(id="capture-list")
         yield CaptureSummary(id="capture-summary")
         yield CaptureLog(id="capture-log")
@@ -410,6 +412,14 @@ class CaptureScreen(_TerminalMixin, Screen):
             return
         spec = self.manager.spec(self.selected)
         self.run_in_terminal(spec.ns, spec.filter, spec.interface)
+
+    def action_bundle(self) -> None:
+        # the selected capture's namespace: its captures of the session, counters, sysctls…
+        if self.selected is None:
+            self.notify("no capture selected: the bundle is written for the selected capture's namespace",
+                        severity="warning")
+            return
+        self.post_message(BundleRequested(self.manager.spec(self.selected).ns))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -29,6 +29,7 @@ from widgets.counter_chart import CounterChart
 from widgets.counter_note import CounterNote
 from widgets.counter_panel import CounterPanel
 from widgets.namespace_table import NamespaceTable
+from widgets.sockets_pane import SocketsPane
 from widgets.status_line import StatusLine
 
 __all__ = ["MainScreen"]
@@ -55,6 +56,7 @@ class MainScreen(Screen):
         with Horizontal(id="lower"):
             yield CounterPanel(id="detail")
             yield CounterChart(id="chart")
+            yield SocketsPane(id="sockets")  # l: takes the chart's place (at 80 columns, the detail's)
         yield CounterNote(id="note")  # the focused counter in netstat -s words, at every size
         yield StatusLine(id="status")
         yield Footer(compact=True)
@@ -76,6 +78,10 @@ class MainScreen(Screen):
     @property
     def note(self) -> CounterNote:
         return self._one("note", CounterNote)
+
+    @property
+    def sockets(self) -> SocketsPane:
+        return self._one("sockets", SocketsPane)
 
     @property
     def status(self) -> StatusLine:

@@ -4,8 +4,10 @@ Built from plain data (the NetNS, its findings and proposals, and whether apply 
 so the main app can push it for the selected row and tests can push it on a tiny App.
 
 * ``c`` copies the whole preview (OSC 52, through the terminal), ``C`` only the selected
-  proposal's temporary command; ``w`` saves the preview to a file (asks for the path;
+  proposal's temporary command; ``W`` saves the preview to a file (asks for the path;
   default in the private synscope directory, mode 0600).
+* ``w`` writes this namespace's incident bundle (tui/screens/bundle.py: the App does it in a
+  thread worker and says where it went).
 * ``a`` applies the selected proposal — only when synscope was started with
   ``--allow-apply``. It first shows the exact change and asks; the write happens in the
   chosen namespace only (core checks the namespace inode from the setns thread), is read
@@ -30,6 +32,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from tui.core.namespaces import NetNS
 from tui.core.rules import Diagnosis, Finding, proposals_of
+from tui.screens.bundle import BundleRequested
 from tui.core.sysctl import (
     ApplyPermit,
     Change,
@@ -130,7 +133,8 @@ class SysctlScreen(Screen[None]):
         Binding("escape", "close", "Back", id="sysctl.close"),
         Binding("c", "copy_all", "Copy", id="sysctl.copy"),
         Binding("C", "copy_command", "Copy command", show=False, id="sysctl.copy_command"),
-        Binding("w", "save", "Save", id="sysctl.save"),
+        Binding("w", "bundle", "Bundle", id="sysctl.bundle"),
+        Binding("W", "save", "Save", id="sysctl.save"),
         Binding("a", "apply", "Apply", id="sysctl.apply"),
         Binding("r", "revert", "Revert", id="sysctl.revert"),
     ]
@@ -256,6 +260,9 @@ class SysctlScreen(Screen[None]):
     def default_save_path(self) -> str:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.ns.name)[:40] or str(self.ns.inode)
         return os.path.join(private_dir(), f"sysctl-{name}-{time.strftime('%Y%m%d-%H%M%S')}.txt")
+
+    def action_bundle(self) -> None:
+        self.post_message(BundleRequested(self.ns))
 
     def action_save(self) -> None:
         try:
