@@ -17,6 +17,8 @@ COMMANDS = {
     "diagnose": "tui.commands.diagnose",
     "exporter": "tui.commands.exporter",
     "sockets": "tui.commands.sockets",
+    "record": "tui.commands.record",
+    "dump": "tui.commands.dump",
     "bundle": "tui.commands.bundle",
 }
 
