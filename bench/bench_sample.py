@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 from tui.core.conntrack import conntrack_section  # noqa: E402
 from tui.core.history import History  # noqa: E402
 from tui.core.namespaces import NetNS, ns_inode_of_path  # noqa: E402
-from tui.core.sampler import Sampler, read_proc_file, setns_net  # noqa: E402
+from tui.core.netns import read_proc_file, setns_net  # noqa: E402
+from tui.core.sampler import Sampler  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures" / "proc" / "linux-6.18-listen-overflow"
 

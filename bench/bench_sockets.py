@@ -30,8 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tui.core.namespaces import NetNS, ns_inode_of_path  # noqa: E402
-from tui.core.nsexec import run_in_namespace  # noqa: E402
-from tui.core.sampler import NetnsReader  # noqa: E402
+from tui.core.netns import NetnsReader, run_in_namespace  # noqa: E402
 from tui.core.sockets import sockets_summary  # noqa: E402
 
 HOLDER = """

@@ -6,7 +6,7 @@ runs in the sampling thread). Before measuring, the source is run for a full his
 many points as it ever will. Per tick, what is measured:
 
 * **UI thread**: CPU time of the event-loop thread (``time.thread_time``) from
-  ``SynscopeApp._show(frame, detail)`` to the end of the repaint: the incremental table
+  ``MainScreen._show(frame, detail)`` to the end of the repaint: the incremental table
   update, the detail panel (its changed lines and sparklines), the status line, layout,
   compositor, and painting a chart picture that finished building. This is the time during
   which a key press waits: the target is about it.
@@ -20,7 +20,7 @@ many points as it ever will. Per tick, what is measured:
 The scenario is a worst case: ~10% of the 500 namespaces light up every tick, and nearly
 every namespace moved recently, so every visible row's "moved N s ago" changes every tick.
 Nobody pressed a key: the selection is automatic (it stays on a namespace in trouble, see
-NamespaceTable._follow_selection); "selection moved" says how often it moved.
+widgets/selection.py); "selection moved" says how often it moved.
 
 After the ticks, the **down arrow** is pressed N times (the user walking down the table):
 each press is a new namespace, whose detail and chart are built anew; measured up to the
@@ -41,7 +41,7 @@ import time
 
 from tui.app import SynscopeApp
 from tui.core.history import DEFAULT_CAPACITY
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 
 def make_source(namespaces: int, warmup: int) -> ScriptedSource:
@@ -88,7 +88,7 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
     clock = Clock()
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
-        assert len(app.frame.namespaces) == namespaces, len(app.frame.namespaces)
+        assert len(app.main.frame.namespaces) == namespaces, len(app.main.frame.namespaces)
         if sockets:  # the sockets pane open: its read (a worker) and its repaint every tick
             await pilot.press("l")
             await settle(app, pilot)
@@ -100,7 +100,7 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
             detail = source.detail(inode) if inode is not None else None
             lit.append(sum(1 for s in frame.summaries.values() if s.lit))
             clock.start()
-            app._show(frame, detail)
+            app.main._show(frame, detail)
             pauses.append(await settle(app, pilot))
             u, p = clock.stop()
             ui.append(u)
@@ -119,7 +119,7 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
             u, p = clock.stop()
             press_ui.append(u)
             press_proc.append(p)
-            points.append(chart.points if chart.display and app.chart_on else -1)
+            points.append(chart.points if chart.display and app.main.chart_on else -1)
     return {
         "namespaces": namespaces, "ticks": ticks, "lit_per_tick": statistics.median(lit),
         "ui_median": statistics.median(ui), "ui_p90": p90(ui), "pauses": max(pauses),

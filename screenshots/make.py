@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui.app import SynscopeApp
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 OUT = Path(__file__).resolve().parent
 

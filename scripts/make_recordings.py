@@ -38,7 +38,7 @@ from recorderhelpers import start_recorder, stop, store_ticks  # noqa: E402
 
 import scenarios  # noqa: E402
 
-from tui.core.sampler import NetnsReader  # noqa: E402
+from tui.core.netns import NetnsReader  # noqa: E402
 
 POD = "io.kubernetes.pod.name"
 POD_NS = "io.kubernetes.pod.namespace"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from tui.app import SynscopeApp
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 INTERVAL = 0.25
 
@@ -45,9 +45,9 @@ async def test_repeated_detail_failures_keep_one_tick_per_interval():
     async with app.run_test(size=(160, 48)) as pilot:
         for _ in range(100):  # bounded: the first frame, within 10 s
             await pilot.pause(0.1)
-            if app.frames_seen:
+            if app.latest is not None:
                 break
-        assert app.frames_seen, "no frame: a failing detail must not cost the table its frame"
+        assert app.latest is not None, "no frame: a failing detail must not cost the table its frame"
 
         # ten detail computations outside the tick ('a' recomputes the detail), each failing
         for _ in range(10):
@@ -74,6 +74,6 @@ async def test_repeated_detail_failures_keep_one_tick_per_interval():
         assert min(gaps, default=INTERVAL) >= 0.8 * INTERVAL, gaps
         assert len(starts) <= window / INTERVAL + 1, (len(starts), window)
         # and the status line says what failed: the detail, not the sampling
-        assert app.last_error == "" and app.detail_error == "RuntimeError: detail broke"
+        assert app.last_error == "" and app.main.detail_error == "RuntimeError: detail broke"
         status = app.main.status.render_info(app.main.status.info).plain
         assert "detail failed: RuntimeError: detail broke" in status and "sampling failed" not in status

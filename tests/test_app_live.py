@@ -37,7 +37,7 @@ async def test_listen_overflow_lights_the_row_and_shows_listendrops(lab):
             await step()
             table = app.main.table
             assert table.order == [srv_inode], (table.order, srv_inode)  # the filter found the server's netns
-            assert app.selected_namespace is not None and app.selected_namespace.name == srv
+            assert app.main.selected_namespace is not None and app.main.selected_namespace.name == srv
             mark = table.get_cell(str(srv_inode), "mark")
             assert "S" not in mark.plain  # nothing happened yet: not lit
 
@@ -46,14 +46,14 @@ async def test_listen_overflow_lights_the_row_and_shows_listendrops(lab):
             for _ in range(60):  # at most 60 ticks (~20 s with the pauses); usually 2-5
                 await pilot.pause(0.3)  # let the kernel work between two samples
                 await step()
-                summary = app.frame.summary(srv_inode)
+                summary = app.main.frame.summary(srv_inode)
                 mark = table.get_cell(str(srv_inode), "mark")
                 assert isinstance(mark, Text)
                 if summary.syn_lit:
                     # the row on screen is lit with the marker, in this very frame
                     assert "S" in mark.plain
                     lit_seen = mark.plain
-                    d = app.detail
+                    d = app.main.detail
                     assert d is not None and d.inode == srv_inode
                     line = next((ln for ln in d.lines if ln.key == "TcpExt.ListenDrops"), None)
                     if line is not None and line.delta:

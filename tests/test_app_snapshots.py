@@ -1,4 +1,5 @@
-"""Snapshots of the main screen and help, from the deterministic scripted incident.
+"""Snapshots of the main screen, help, the detail, the sysctl preview and the capture form,
+from the deterministic scripted incident (the scenes screenshots/ shows).
 
 Deterministic: the ScriptedSource has a fixed clock and seeded randomness, autotick is off
 (exactly one tick is taken), the scripted mode shows no hostname and no wall-clock time, and
@@ -8,66 +9,66 @@ diff (``snapshot_report.html``).
 
 from __future__ import annotations
 
-from tui.app import SynscopeApp
-from tui.source import ScriptedSource
+import pytest
+
+import tui.screens.capture as capture_screens
+from tui.scripted_source import ScriptedSource
+
+# the scripted pod's one listener, as the scripted source's diagnosis has it: the scripted
+# namespaces are not real, so the capture form cannot read their sockets (a fake, for that only)
+SCRIPTED_LISTENERS = [888]
 
 
-async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    app = pilot.app
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    for _ in range(20):  # the chart is built in a thread: wait for its picture
-        if not app.main.chart.building:
-            break
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def _app() -> SynscopeApp:
-    return SynscopeApp(ScriptedSource(), autotick=False)
-
-
-def test_main_80x24(snap_compare):
-    assert snap_compare(_app(), terminal_size=(80, 24), run_before=_settle)
-
-
-def test_main_160x48(snap_compare):
-    assert snap_compare(_app(), terminal_size=(160, 48), run_before=_settle)
-
-
-def test_help_80x24(snap_compare):
+def keys_then_settle(settle, *keys: str):  # type: ignore[no-untyped-def]
+    """A run_before: the first tick settled, then each key, each settled (chart included)."""
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settle(pilot)
-        await pilot.press("question_mark")
-        await pilot.pause()
+        await settle(pilot, chart=True)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot, chart=True, rounds=2)
 
-    assert snap_compare(_app(), terminal_size=(80, 24), run_before=run_before)
-
-
-def test_filter_and_chart_80x24(snap_compare):
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settle(pilot)
-        await pilot.press("slash", *"mservice", "enter", "c")
-        await _settle(pilot)
-
-    assert snap_compare(_app(), terminal_size=(80, 24), run_before=run_before)
+    return run_before
 
 
-def _sockets_app() -> SynscopeApp:
+def test_main_80x24(snap_compare, scripted_app, settle):
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=keys_then_settle(settle))
+
+
+def test_main_160x48(snap_compare, scripted_app, settle):
+    assert snap_compare(scripted_app(), terminal_size=(160, 48), run_before=keys_then_settle(settle))
+
+
+def test_help_80x24(snap_compare, scripted_app, settle):
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=keys_then_settle(settle, "question_mark"))
+
+
+def test_filter_and_chart_80x24(snap_compare, scripted_app, settle):
+    run_before = keys_then_settle(settle, "slash", *"mservice", "enter", "c")
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_detail_80x24(snap_compare, scripted_app, settle):
+    # the detail panel focused, two counters down: the chart key and the note follow
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=keys_then_settle(settle, "enter", "down", "down"))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_sysctl_preview(snap_compare, scripted_app, settle, size):
+    assert snap_compare(scripted_app(), terminal_size=size, run_before=keys_then_settle(settle, "s"))
+
+
+def test_capture_form_80x24(snap_compare, scripted_app, settle, monkeypatch, tmp_path_factory):
+    monkeypatch.setattr(capture_screens, "read_listen_ports", lambda ns: list(SCRIPTED_LISTENERS))
+    monkeypatch.setenv("SYNSCOPE_CAPTURE_DIR", "/var/tmp/synscope-snapshot")  # shown, never created: no capture starts
+    assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=keys_then_settle(settle, "t"))
+
+
+def test_sockets_80x24(snap_compare, scripted_app, settle):
     # the node's conntrack losing the SNAT race too: the host row's C marker shows
-    return SynscopeApp(ScriptedSource(conntrack_race=True), autotick=False)
+    app = scripted_app(ScriptedSource(conntrack_race=True))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle(settle, "l"))
 
 
-async def _open_sockets(pilot) -> None:  # type: ignore[no-untyped-def]
-    await _settle(pilot)
-    await pilot.press("l")
-    await _settle(pilot)
-
-
-def test_sockets_80x24(snap_compare):
-    assert snap_compare(_sockets_app(), terminal_size=(80, 24), run_before=_open_sockets)
-
-
-def test_sockets_200x60(snap_compare):
-    assert snap_compare(_sockets_app(), terminal_size=(200, 60), run_before=_open_sockets)
+def test_sockets_200x60(snap_compare, scripted_app, settle):
+    app = scripted_app(ScriptedSource(conntrack_race=True))
+    assert snap_compare(app, terminal_size=(200, 60), run_before=keys_then_settle(settle, "l"))

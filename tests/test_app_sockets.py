@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 
 from tui.app import SynscopeApp
-from tui.core.nsexec import NamespaceGone
+from tui.screens.palette import ActionsProvider
+from tui.core.netns import NamespaceGone
 from tui.screens.help import HelpScreen
-from tui.source import ScriptedSource
+from tui.scripted_source import ScriptedSource
 
 HOST = 4026531840
 WEB = 4026531840 + 1201
@@ -60,14 +61,14 @@ async def test_l_opens_the_pane_with_the_selected_namespaces_sockets_and_closes_
         await settle(app, pilot)
         pane = app.main.sockets
         assert not pane.display and source.socket_reads == []  # nothing read until asked
-        assert app.selected_namespace is not None and app.selected_namespace.inode == WEB
+        assert app.main.selected_namespace is not None and app.main.selected_namespace.inode == WEB
         await pilot.press("l")
         await settle(app, pilot)
         assert pane.display and app.main.has_class("-sockets")
         assert not app.main.panel.display  # at 80 columns it takes the detail's place
         assert source.socket_reads == [WEB]
         assert threading.main_thread().name not in source.read_threads  # a worker thread, not the UI's
-        expected = source.sockets(app.selected_namespace)
+        expected = source.sockets(app.main.selected_namespace)
         source.socket_reads.pop()
         text = pane.text
         listener = next(x for x in expected.listeners if x.port == 888)
@@ -86,7 +87,7 @@ async def test_l_opens_the_pane_with_the_selected_namespaces_sockets_and_closes_
         for _ in range(3):
             await tick(app, pilot)
         assert source.socket_reads == [WEB] * 4  # the first read, and one a tick
-        now = source.sockets(app.selected_namespace)
+        now = source.sockets(app.main.selected_namespace)
         source.socket_reads.pop()
         assert source.step == before + 3
         assert f"TIME-WAIT {now.state_count('TIME-WAIT')}" in pane.text
@@ -94,7 +95,7 @@ async def test_l_opens_the_pane_with_the_selected_namespaces_sockets_and_closes_
         # another namespace selected: the pane follows it at once
         await pilot.press("down")
         await settle(app, pilot)
-        assert app.selected_namespace is not None and app.selected_namespace.inode == GATEWAY
+        assert app.main.selected_namespace is not None and app.main.selected_namespace.inode == GATEWAY
         assert source.socket_reads[-1] == GATEWAY
         assert "gateway-66b9d4c7f-pq7rt" in pane.border_title and "0.0.0.0:8443" in pane.text
 
@@ -113,7 +114,7 @@ async def test_l_opens_the_pane_with_the_selected_namespaces_sockets_and_closes_
         assert pane.display
         await pilot.press("escape")
         await settle(app, pilot)
-        assert not pane.display and not app.sockets_view.open
+        assert not pane.display and not app.main.sockets_view.open
 
 
 async def test_at_200x60_the_pane_takes_the_charts_place_and_lists_the_worst_connections():
@@ -126,7 +127,7 @@ async def test_at_200x60_the_pane_takes_the_charts_place_and_lists_the_worst_con
         await settle(app, pilot)
         pane = app.main.sockets
         assert pane.display and app.main.panel.display and not app.main.chart.display
-        expected = source.sockets(app.selected_namespace)
+        expected = source.sockets(app.main.selected_namespace)
         worst = expected.peers[0].worst[0]
         assert worst.ss_text()[:40] in pane.text  # ss -ti's own words, under its peer
         await pilot.press("l")
@@ -146,7 +147,7 @@ async def test_a_namespace_that_cannot_be_entered_shows_one_line_and_the_app_goe
         await tick(app, pilot)
         text = app.main.sockets.text
         assert text.splitlines() == [f"mservice/web-7d9f8c6b5-x2x4q: cannot read its sockets: mservice/web-7d9f8c6b5-x2x4q "
-                                     f"({app.selected_namespace.label}) cannot be entered: /proc/48213/ns/net: process exited"]
+                                     f"({app.main.selected_namespace.label}) cannot be entered: /proc/48213/ns/net: process exited"]
         assert "Traceback" not in text
         await tick(app, pilot)  # the tick chain runs on, and so do the reads
         assert source.socket_reads.count(WEB) >= 3
@@ -168,7 +169,7 @@ async def test_a_vanished_namespace_is_named_in_the_pane():
         source.namespaces = [ns for ns in source.namespaces if ns.inode != WEB]
         reads = len(source.socket_reads)
         await tick(app, pilot)
-        assert app.selected_namespace is None
+        assert app.main.selected_namespace is None
         assert app.main.sockets.text == ("mservice/web-7d9f8c6b5-x2x4q (net:[4026533041]) vanished: its namespace is "
                                          "no longer on the node")
         assert len(source.socket_reads) == reads  # nothing to read
@@ -180,7 +181,7 @@ async def test_the_host_row_lights_C_when_its_conntrack_drops_and_the_legend_say
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         table = app.main.table
-        summary = app.frame.summary(HOST)
+        summary = app.main.frame.summary(HOST)
         assert summary.ct_lit and summary.ct_delta > 0  # the stall: insert_failed and drop grew
         mark = table.get_cell(str(HOST), "mark")
         assert mark.plain == "  C" and "magenta" in str(mark.style)
@@ -190,7 +191,7 @@ async def test_the_host_row_lights_C_when_its_conntrack_drops_and_the_legend_say
         while (source.step + 1) % 30 >= 22:
             await tick(app, pilot)
         await tick(app, pilot)
-        assert not app.frame.summary(HOST).ct_lit
+        assert not app.main.frame.summary(HOST).ct_lit
         assert "C" not in table.get_cell(str(HOST), "mark").plain
         await pilot.press("question_mark")
         await settle(app, pilot)
@@ -213,10 +214,9 @@ async def test_the_palette_offers_the_sockets_view():
     app = SynscopeApp(ScriptedSource(), autotick=False)
     async with app.run_test(size=(120, 32)) as pilot:
         await settle(app, pilot)
-        titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Sockets of namespace" in titles
-        cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Sockets of namespace")
-        cmd.callback()
+        hits = {hit.text: hit async for hit in ActionsProvider(app.screen).discover()}
+        assert "Sockets of namespace" in hits and hits["Sockets of namespace"].help.endswith("(l)")
+        await hits["Sockets of namespace"].command()
         await settle(app, pilot)
         assert app.main.sockets.display and "0.0.0.0:888" in app.main.sockets.text
 
@@ -241,15 +241,15 @@ async def test_reads_never_pile_up_behind_a_slow_one():
         await settle(app, pilot)
         await pilot.press("l")
         await pilot.pause()
-        assert app.sockets_view.busy and app.sockets_view.reads == 1
+        assert app.main.sockets_view.busy and app.main.sockets_view.reads == 1
         for _ in range(5):  # ticks asking for the namespace being read: that read answers them
-            app._request_sockets()
-        assert app.sockets_view.reads == 1
+            app.main._request_sockets()
+        assert app.main.sockets_view.reads == 1
         await pilot.press("down")  # another namespace: it waits as the one pending read
         await pilot.press("down")
         await pilot.pause()
-        assert app.sockets_view.reads == 1
+        assert app.main.sockets_view.reads == 1
         source.release.set()
         await settle(app, pilot)
-        assert source.socket_reads == [WEB, app.selected_namespace.inode]
-        assert app.main.sockets.border_title.endswith(app.selected_namespace.name)
+        assert source.socket_reads == [WEB, app.main.selected_namespace.inode]
+        assert app.main.sockets.border_title.endswith(app.main.selected_namespace.name)

@@ -333,7 +333,7 @@ async def test_w_writes_the_bundle_from_the_capture_pane_and_the_sysctl_preview(
                     await pilot.pause()
 
             await step()
-            ns = app.selected_namespace
+            ns = app.main.selected_namespace
             assert ns is not None and ns.inode == inode
             cid = app.captures.start(CaptureSpec(ns, preset_filter("handshake"), preset="handshake", duration=60))
             assert app.captures.wait_listening(cid)
@@ -343,7 +343,7 @@ async def test_w_writes_the_bundle_from_the_capture_pane_and_the_sysctl_preview(
             while app.captures.status(cid).packets < 6 and time.monotonic() < deadline:
                 await pilot.pause(0.05)
 
-            app.action_capture_list()
+            app.open_capture_list()
             await pilot.pause()
             assert isinstance(app.screen, CaptureScreen) and app.screen.selected == cid
             await pilot.press("w")

@@ -203,7 +203,7 @@ def test_spec_bounds_are_checked():
 def test_tcpdump_missing_says_how_to_install(monkeypatch, capdir):
     # tcpdump cannot be uninstalled for a test: hide it by searching a PATH without it
     monkeypatch.setenv("PATH", str(capdir))
-    monkeypatch.setattr(capmod, "_SBIN", "")
+    monkeypatch.setattr(capmod.tcpdump, "_SBIN", "")
     with pytest.raises(TcpdumpMissing) as exc:
         find_tcpdump()
     assert "apt-get install tcpdump" in str(exc.value) and "dnf install tcpdump" in str(exc.value)

@@ -30,7 +30,7 @@ from textual.widgets import Input, OptionList, Static
 
 from tui.core.capture import CaptureManager, CaptureSpec, preset_filter
 from tui.core.history import History
-from tui.core.sampler import read_proc_file
+from tui.core.netns import read_proc_file
 from tui.screens.capture import CaptureForm, CaptureScreen, open_capture, open_capture_list
 from widgets.capture_list import CaptureList
 from widgets.capture_log import CaptureLog, compact

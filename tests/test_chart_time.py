@@ -10,17 +10,9 @@ picture catches up within CHART_EVERY.
 
 from __future__ import annotations
 
-from tui.app import CHART_EVERY, SynscopeApp
-from tui.source import ScriptedSource
-
-
-async def settle(app: SynscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(20):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not app.main.chart.building:
-            return
-    raise AssertionError("the chart never finished building")
+from tui.app import SynscopeApp
+from tui.screens.main import CHART_EVERY
+from tui.scripted_source import ScriptedSource
 
 
 def chart_text(app: SynscopeApp) -> str:
@@ -28,18 +20,18 @@ def chart_text(app: SynscopeApp) -> str:
     return "\n".join(chart.render_line(y).text for y in range(chart.size.height))
 
 
-async def test_the_chart_label_is_the_time_its_picture_shows():
+async def test_the_chart_label_is_the_time_its_picture_shows(settle):
     source = ScriptedSource()
     app = SynscopeApp(source, autotick=False)
     async with app.run_test(size=(200, 60)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot, chart=True)
         chart = app.main.chart
-        assert chart.shows_time == app.detail.time  # a new counter: drawn at once
+        assert chart.shows_time == app.main.detail.time  # a new counter: drawn at once
         stale_seen = 0
         for _ in range(int(CHART_EVERY) * 3):
             app.request_tick()
-            await settle(app, pilot)
-            latest = app.detail.time
+            await settle(pilot, chart=True)
+            latest = app.main.detail.time
             shows = chart.shows_time
             assert shows is not None and latest - CHART_EVERY < shows <= latest
             text = chart_text(app)

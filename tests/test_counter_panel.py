@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from spy import record_calls
-from textual.app import App, ComposeResult
 
 from tui.core.catalog import Group
 from tui.source import CounterLine, NsDetail
@@ -20,13 +19,8 @@ def detail(drops: int, segs: int) -> NsDetail:
     return NsDetail(1, 1000.0, lines, False, 300.0)
 
 
-class Host(App):
-    def compose(self) -> ComposeResult:
-        yield CounterPanel()
-
-
-async def test_a_tick_repaints_only_the_changed_counter_lines(monkeypatch):
-    app = Host()
+async def test_a_tick_repaints_only_the_changed_counter_lines(monkeypatch, widget_host):
+    app = widget_host(CounterPanel)
     async with app.run_test(size=(120, 20)) as pilot:
         panel = app.query_one(CounterPanel)
         panel.show(detail(drops=0, segs=5))
@@ -58,7 +52,7 @@ def test_spark_segments_draw_what_textuals_sparkline_draws():
     from rich.console import Console
     from textual.renderables.sparkline import Sparkline
 
-    from widgets.counter_panel import spark_segments
+    from widgets.sparkline import spark_segments
 
     console = Console()
     rng = random.Random(1)
@@ -76,9 +70,9 @@ def test_spark_segments_draw_what_textuals_sparkline_draws():
         assert cells(spark_segments(data, width, lo, hi)) == expected, (data, width)
 
 
-async def test_a_narrow_panel_keeps_last_moved_visible():
+async def test_a_narrow_panel_keeps_last_moved_visible(widget_host):
     """At 120 columns with the chart beside it the panel is ~70 wide: compact columns."""
-    app = Host()
+    app = widget_host(CounterPanel)
     async with app.run_test(size=(72, 12)) as pilot:
         panel = app.query_one(CounterPanel)
         panel.show(detail(drops=4, segs=9))
@@ -86,7 +80,7 @@ async def test_a_narrow_panel_keeps_last_moved_visible():
         assert panel.narrow
         line = panel.render_line(panel._index["TcpExt.ListenDrops"]).text
         assert "now · SYN" in line and len(line) == panel.size.width
-    app = Host()
+    app = widget_host(CounterPanel)
     async with app.run_test(size=(130, 12)) as pilot:
         panel = app.query_one(CounterPanel)
         panel.show(detail(drops=4, segs=9))

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from tui.app import SynscopeApp
 from tui.core.catalog import CATALOG, Group
-from tui.source import ScriptedSource, nstat_name
+from tui.scripted_source import ScriptedSource
+from tui.source import nstat_name
 from widgets.counter_note import note_text
 from widgets.counter_panel import _wrap
 
@@ -22,22 +23,16 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-async def settle(app: SynscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
 def screen_text(app: SynscopeApp, widget) -> str:  # type: ignore[no-untyped-def]
     """What the widget shows on the screen right now (its painted lines)."""
     return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 32), (160, 48), (200, 60)])
-async def test_the_focused_counter_reads_in_netstat_words_at_every_size(size):
+async def test_the_focused_counter_reads_in_netstat_words_at_every_size(size, settle):
     app = SynscopeApp(ScriptedSource(), autotick=False)
     async with app.run_test(size=size) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         await pilot.press("enter")  # into the detail panel: arrows pick the counter
         note = app.main.note
         keys = app.main.panel.keys
@@ -45,7 +40,7 @@ async def test_the_focused_counter_reads_in_netstat_words_at_every_size(size):
         for i, key in enumerate(keys):
             if i:
                 await pilot.press("down")
-                await settle(app, pilot)
+                await settle(pilot)
             assert app.main.panel.focus_key == key
             shown = flat(screen_text(app, note))
             c = CATALOG.get(key)
@@ -73,16 +68,16 @@ def test_every_catalog_note_fits_its_box_at_80_columns():
 
 
 @pytest.mark.parametrize("size", [(160, 48), (200, 60)])
-async def test_from_160_columns_every_row_shows_its_whole_wording(size):
+async def test_from_160_columns_every_row_shows_its_whole_wording(size, settle):
     app = SynscopeApp(ScriptedSource(), autotick=False)
     async with app.run_test(size=size) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         panel = app.main.panel
         assert panel.wrap
         for all_counters in (False, True):
             if all_counters:
                 await pilot.press("a")
-                await settle(app, pilot)
+                await settle(pilot)
             lines = {ln.key: ln for ln in panel.detail.lines}
             painted: dict[str, list[str]] = {}
             for y, (kind, key) in enumerate(panel._entries):
@@ -96,10 +91,10 @@ async def test_from_160_columns_every_row_shows_its_whole_wording(size):
                 assert all(len(t) == panel._width() for t in texts)
 
 
-async def test_below_160_columns_rows_stay_one_line():
+async def test_below_160_columns_rows_stay_one_line(settle):
     app = SynscopeApp(ScriptedSource(), autotick=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         panel = app.main.panel
         assert not panel.wrap
         assert all(kind != "words" for kind, _ in panel._entries)

@@ -20,8 +20,8 @@ from nethelpers import NetnsLab, require_root, wait_for
 from tui.commands import diagnose as diagnose_cmd
 from tui.core.history import NsHistory
 from tui.core.namespaces import NetNS, ns_inode_of_path
+from tui.core.netns import NetnsReader
 from tui.core.rules import diagnose_namespace
-from tui.core.sampler import NetnsReader
 from tui.core.sysctl import host_netns, read_sysctls
 
 SERVER = """

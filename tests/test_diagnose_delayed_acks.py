@@ -14,7 +14,7 @@ import subprocess
 from nethelpers import NetnsLab, require_root
 from scenarios import Scene, slow_exchange, slow_reader
 
-from tui.core.sampler import NetnsReader
+from tui.core.netns import NetnsReader
 
 
 def test_slow_reader_delayed_acks_finding_and_its_quickack_command_works():

@@ -15,8 +15,8 @@ from nethelpers import listen_overflow
 
 from tui.core.history import NsHistory
 from tui.core.namespaces import NetNS, ns_inode_of_path
+from tui.core.netns import NetnsReader
 from tui.core.rules import diagnose_namespace
-from tui.core.sampler import NetnsReader
 from tui.core.sysctl import host_netns
 
 

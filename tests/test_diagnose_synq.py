@@ -25,8 +25,8 @@ from nethelpers import NetnsLab, wait_for
 from tui.core.counters import parse_proc_net
 from tui.core.history import NsHistory
 from tui.core.namespaces import NetNS, ns_inode_of_path
+from tui.core.netns import NetnsReader
 from tui.core.rules import Diagnosis, diagnose_namespace
-from tui.core.sampler import NetnsReader
 from tui.core.sysctl import host_netns
 
 SERVER = """

@@ -12,7 +12,8 @@ from nethelpers import ip, listen_overflow, wait_for
 from tui.core.counters import parse_proc_net
 from tui.core.monitor import Monitor
 from tui.core.namespaces import Discovery, NetNS, ns_inode_of_path
-from tui.core.sampler import NetnsReader, Sampler
+from tui.core.netns import NetnsReader
+from tui.core.sampler import Sampler
 
 
 def _overflow_pair(lab):

@@ -62,13 +62,13 @@ async def test_the_app_shows_the_names_then_reads_at_once(lab):
     source = LiveSource(interval=60.0, monitor=monitor, in_background=True)
     app = SynscopeApp(source, ns_filter=name)
     seen: list[tuple[bool, str]] = []
-    real = app._show
+    real = app.main._show
 
     def show(frame, detail):  # type: ignore[no-untyped-def]
         real(frame, detail)
         seen.append((frame.sampled, app.main.status.render().plain))
 
-    app._show = show  # type: ignore[method-assign]
+    app.main._show = show  # type: ignore[method-assign]
     try:
         async with app.run_test(size=(120, 30)) as pilot:
             for _ in range(10):  # bounded: two frames, each a worker and a message

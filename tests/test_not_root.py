@@ -21,8 +21,9 @@ from nethelpers import as_nobody, ip, require_root, wait_for
 import tui.cli
 from tui.app import SynscopeApp
 from tui.core.namespaces import ns_inode_of_path
-from tui.core.sampler import NetnsReader
-from tui.source import LiveSource, ScriptedSource
+from tui.core.netns import NetnsReader
+from tui.scripted_source import ScriptedSource
+from tui.source import LiveSource
 
 
 def _names(note: str, name: str) -> bool:
@@ -70,11 +71,11 @@ async def _tui_ticks(want: int) -> int:
         async with app.run_test(size=(200, 40)) as pilot:
             for _ in range(300):  # bounded: 300 × 0.1 s
                 await pilot.pause(0.1)
-                if app.frames_seen >= want or app.last_error:
+                if (app.latest.seq if app.latest else 0) >= want or app.last_error:
                     break
-            frame = app.frame
+            frame = app.main.frame
             result = {
-                "frames": app.frames_seen,
+                "frames": app.latest.seq if app.latest else 0,
                 "error": app.last_error,
                 "notes": list(frame.notes) if frame else [],
                 "inodes": [ns.inode for ns in frame.namespaces] if frame else [],

@@ -16,8 +16,8 @@ import subprocess
 from nethelpers import ip
 
 from tui.core.namespaces import NetNS, ns_inode_of_path
+from tui.core.netns import NetnsReader
 from tui.core.routes import Route, quickack_supported, routes_of
-from tui.core.sampler import NetnsReader
 from tui.core.sysctl import nsenter_prefix
 
 

@@ -8,8 +8,8 @@ import pytest
 from nethelpers import ip, listen_overflow, wait_for
 
 from tui.core.namespaces import NetNS, ns_inode_of_path
-from tui.core.sampler import NetnsReader
-from tui.core.sockets import ListenSocket, NamespaceGone, listening_sockets, parse_proc_net_tcp
+from tui.core.netns import NamespaceGone, NetnsReader
+from tui.core.sockets import ListenSocket, listening_sockets, parse_proc_net_tcp
 
 
 def _pair(lab):

@@ -19,7 +19,7 @@ from collections import Counter
 from nethelpers import as_nobody, wait_for, wire_sized
 
 from tui.core.namespaces import NetNS, ns_inode_of_path
-from tui.core.sampler import NetnsReader
+from tui.core.netns import NetnsReader
 from tui.core.sockdiag import DiagSocket, TcpInfo
 from tui.core.sockets import MAX_SHOWN_PER_PEER, sockets_summary, summarize_sockets
 

@@ -10,12 +10,11 @@ import subprocess
 import pytest
 
 from tui.core.namespaces import ContainerRef, NetNS, ns_inode_of_path
-from tui.core.sampler import NetnsReader
+from tui.core.netns import NamespaceGone, NetnsReader
 from tui.core.sysctl import (
     KNOWN,
     ApplyPermit,
     ApplyRefused,
-    NamespaceGone,
     Proposal,
     apply_sysctl,
     commands_for,

@@ -10,7 +10,6 @@ import os
 import stat
 import subprocess
 
-from textual.app import App
 
 from tui.core.namespaces import NetNS, ns_inode_of_path
 from tui.core.rules import Evidence, Finding
@@ -19,15 +18,6 @@ from tui.screens.sysctl import ConfirmChange, SavePreview, SysctlScreen
 from widgets.sysctl_diff import SysctlDiff
 
 SIZE = (100, 30)
-
-
-class Host(App[None]):
-    def __init__(self, screen: SysctlScreen) -> None:
-        super().__init__()
-        self._screen = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self._screen)
 
 
 def scripted(ns_current: str = "37", host: str = "4096") -> tuple[list[Finding], list[Proposal]]:
@@ -46,11 +36,11 @@ def host_value(key: str) -> str:
         return f.read().strip()
 
 
-async def test_preview_shows_values_copies_and_saves(tmp_path):
+async def test_preview_shows_values_copies_and_saves(tmp_path, screen_host):
     ns = NetNS(42, "pod", "web-1", pids=(4242,), pod="web-1", k8s_namespace="shop")
     findings, props = scripted()
     screen = SysctlScreen(ns, findings, props, allow_apply=False, kernel="6.18", log_dir=str(tmp_path))
-    app = Host(screen)
+    app = screen_host(screen)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.screen is screen
@@ -101,7 +91,7 @@ async def test_preview_shows_values_copies_and_saves(tmp_path):
         assert app.screen is not screen
 
 
-async def test_apply_confirm_and_revert_in_a_real_namespace(lab, tmp_path):
+async def test_apply_confirm_and_revert_in_a_real_namespace(lab, tmp_path, screen_host):
     name = lab.add("scr")
     subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw", "net.core.somaxconn=37"], check=True)
     path = f"/run/netns/{name}"
@@ -114,7 +104,7 @@ async def test_apply_confirm_and_revert_in_a_real_namespace(lab, tmp_path):
                               capture_output=True, text=True, check=True).stdout.strip()
 
     screen = SysctlScreen(ns, findings, props, allow_apply=True, log_dir=str(tmp_path))
-    app = Host(screen)
+    app = screen_host(screen)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "APPLY ON" in str(screen.query_one("#sysctl-title").render())
@@ -151,13 +141,13 @@ async def test_apply_confirm_and_revert_in_a_real_namespace(lab, tmp_path):
         assert len((tmp_path / "apply.log").read_text().splitlines()) == 2
 
 
-async def test_from_diagnosis_with_no_finding_shows_notes_and_nothing_to_apply(tmp_path):
+async def test_from_diagnosis_with_no_finding_shows_notes_and_nothing_to_apply(tmp_path, screen_host):
     from tui.core.rules import Diagnosis
 
     ns = NetNS(43, "netns", "quiet", path="/run/netns/quiet-does-not-exist")
     d = Diagnosis(ns, (), None, None, 10.0, {}, ("sysctls not read: quiet (net:[43]) cannot be entered",))
     screen = SysctlScreen.from_diagnosis(d, allow_apply=True, log_dir=str(tmp_path))
-    app = Host(screen)
+    app = screen_host(screen)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "No finding" in str(screen.query_one("#sysctl-findings").render())

@@ -1,8 +1,8 @@
 """The sockets view's reads: the selected namespace's sockets, every tick while the pane is open.
 
-The App owns the data source; this keeps the view's state (open or not, the read in flight,
-the namespace asked for next) so that tui/app.py only forwards its ticks, selections and the
-key. Reads run in a Textual thread worker (``source.sockets`` enters the namespace on the
+The main screen owns the pane; this keeps the view's state (open or not, the read in flight,
+the namespace asked for next) so that tui/screens/main.py only forwards its ticks, selections
+and the key. Reads run in a Textual thread worker (``source.sockets`` enters the namespace on the
 sampler's setns thread, a few ms for thousands of sockets), one at a time: a request for
 another namespace that comes while one runs waits as the only pending one, and one for the
 namespace being read is that read, so a slow namespace never piles up threads. Results come back as a message, and one for a namespace no longer selected, or
@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from tui.core.namespaces import NetNS
-from tui.core.nsexec import NamespaceGone
+from tui.core.netns import NamespaceGone
 
 if TYPE_CHECKING:
-    from textual.app import App
     from textual.worker import Worker
+
+    from tui.screens.main import MainScreen
 
     from tui.core.sockets import SocketsSummary
 
@@ -37,8 +38,8 @@ class SocketsRead(Message):
 
 
 class SocketsView:
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, owner: MainScreen) -> None:
+        self.owner = owner  # runs the read's worker, gets its message, has the data source
         self.open = False
         self.reads = 0  # reads started (tests and the benchmark count them)
         self._worker: Worker | None = None
@@ -85,22 +86,22 @@ class SocketsView:
             return
         self.reads += 1
         self._reading = ns
-        self._worker = self.app.run_worker(lambda: self._read(ns), thread=True, exit_on_error=False,
+        self._worker = self.owner.run_worker(lambda: self._read(ns), thread=True, exit_on_error=False,
                                            group="sockets", name=f"sockets {ns.label}")
 
     def _read(self, ns: NetNS) -> None:  # in the worker thread: only posts a message
         try:
-            summary = self.app.source.sockets(ns)  # type: ignore[attr-defined]
+            summary = self.owner.source.sockets(ns)  # type: ignore[attr-defined]
         except NamespaceGone as exc:
-            self.app.post_message(SocketsRead(ns, None, f"cannot read its sockets: {exc}"))
+            self.owner.post_message(SocketsRead(ns, None, f"cannot read its sockets: {exc}"))
         except OSError as exc:
             why = exc.strerror or str(exc)
             hint = " (run as root)" if isinstance(exc, PermissionError) else ""
-            self.app.post_message(SocketsRead(ns, None, f"sock_diag refused: {why}{hint}"))
+            self.owner.post_message(SocketsRead(ns, None, f"sock_diag refused: {why}{hint}"))
         except Exception as exc:  # a bug must show as a line, never kill the app
-            self.app.post_message(SocketsRead(ns, None, f"reading sockets failed: {type(exc).__name__}: {exc}"))
+            self.owner.post_message(SocketsRead(ns, None, f"reading sockets failed: {type(exc).__name__}: {exc}"))
         else:
-            self.app.post_message(SocketsRead(ns, summary, ""))
+            self.owner.post_message(SocketsRead(ns, summary, ""))
 
     def finished(self, msg: SocketsRead, selected: int | None) -> bool:
         """A read came back: True when the pane should show it (open, and ns still selected).

@@ -9,7 +9,8 @@ from textual import on
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tui.core.capture import CaptureStatus, human_bytes
+from tui.core.capture import CaptureStatus
+from widgets.formatting import human_bytes
 
 __all__ = ["CaptureList", "state_text"]
 
@@ -31,9 +32,14 @@ class CaptureList(DataTable):
     class Chosen(Message):
         """The highlighted capture changed."""
 
-        def __init__(self, capture_id: int) -> None:
+        def __init__(self, capture_list: CaptureList, capture_id: int) -> None:
             super().__init__()
+            self.capture_list = capture_list
             self.capture_id = capture_id
+
+        @property
+        def control(self) -> CaptureList:
+            return self.capture_list
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
@@ -88,4 +94,4 @@ class CaptureList(DataTable):
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         if event.row_key is not None and event.row_key.value is not None:
-            self.post_message(self.Chosen(int(event.row_key.value)))
+            self.post_message(self.Chosen(self, int(event.row_key.value)))

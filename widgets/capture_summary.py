@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.core.capture import PRESETS, CaptureStatus, human_bytes
+from tui.core.capture import PRESETS, CaptureStatus
 from tui.core.catalog import info
+from widgets.formatting import human_bytes
 
 __all__ = ["CaptureSummary", "summary_text"]
 

@@ -9,10 +9,11 @@ The picture is redrawn at most every few seconds (the App decides; a build costs
 ms), so its right edge is the sample it was built from, not always the latest one: the x
 axis says which ("seconds before 21:42:07", through ``clock``), never "the latest sample".
 
-Painting: textual_plotext's PlotextPlot renders ``Text.from_ansi(plt.build())`` on the UI
-thread, which Textual then turns into strips. Here the figure is built in a thread worker,
-a fresh plotext figure per build, and its ANSI output is cut into Strips directly (plotext emits only SGR
-colour codes; each distinct code is decoded once, by Rich, and cached). Until a build is
+Painting: a plain Widget, not textual_plotext's ``PlotextPlot`` (which builds its one
+``plt`` figure in ``render``, on the UI thread). The figure is built in a thread worker, a
+fresh ``textual_plotext.Plot`` per build, and its ANSI output is cut into Strips directly
+(plotext emits only SGR colour codes; each distinct code is decoded once, by Rich, and
+cached). The few private calls that takes are in :mod:`widgets.upstream`. Until a build is
 done the previous picture stays on screen with its own title (cut or padded to the width):
 title and picture change together, so one namespace's title never sits over another's plot.
 """
@@ -34,6 +35,7 @@ from textual.widget import Widget
 
 from tui.core.counters import is_gauge
 from tui.source import NsDetail, nstat_name
+from widgets.upstream import register_plotext_theme, set_plot_size
 
 __all__ = ["CounterChart", "build_strips", "envelope"]
 
@@ -116,12 +118,18 @@ class CounterChart(Widget):
     class Built(Message):
         """A picture is ready (posted from the build thread)."""
 
-        def __init__(self, want: tuple, strips: list[Strip], title: str, shows: float | None = None) -> None:
+        def __init__(self, chart: CounterChart, want: tuple, strips: list[Strip], title: str,
+                     shows: float | None = None) -> None:
             super().__init__()
+            self.chart = chart
             self.want = want
             self.strips = strips
             self.title = title
             self.shows = shows
+
+        @property
+        def control(self) -> CounterChart:
+            return self.chart
 
     def _plotext_theme(self) -> tuple[str, tuple[int, int, int], tuple[int, int, int]]:
         """The app theme as PlotextPlot's "auto" theme does it: its name, the surface (as
@@ -132,10 +140,10 @@ class CounterChart(Widget):
 
     def _build(self, want: tuple, series, theme: tuple, base: Style, title: str, shows: float | None) -> None:  # type: ignore[no-untyped-def]
         try:
-            strips = build_strips(series, want[1], want[2], _register_theme(*theme), base)
+            strips = build_strips(series, want[1], want[2], register_plotext_theme(*theme), base)
         except Exception as exc:  # plotext on odd data: say so in the frame, never lose the UI
             strips = [Strip([Segment(f"chart failed: {type(exc).__name__}: {exc}"[: want[1]], base)])]
-        self.post_message(self.Built(want, strips, title, shows))
+        self.post_message(self.Built(self, want, strips, title, shows))
 
     def on_counter_chart_built(self, msg: Built) -> None:
         msg.stop()
@@ -161,17 +169,6 @@ class CounterChart(Widget):
         return Strip.blank(width, self.rich_style)
 
 
-def _register_theme(name: str, surface: tuple[int, int, int], foreground: tuple[int, int, int]) -> str:
-    """Give plotext the app's theme under ``name`` (what PlotextPlot does on mount); builds run
-    one at a time, so the theme table is never written by two threads at once."""
-    from plotext._dict import themes
-    from textual_plotext.plot import _rgbify_theme, _sequence
-
-    if name not in themes:
-        themes[name] = _rgbify_theme(surface, surface, foreground, "default", _sequence)
-    return name
-
-
 def _default_clock(t: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t))
 
@@ -181,7 +178,7 @@ def build_strips(series: tuple[str, Sequence[float], Sequence[float], str] | Non
     """The chart as lines: a fresh plotext figure each time, so builds in threads share nothing.
 
     ``series``: (counter key, x = seconds before the picture's last sample, y, x axis label);
-    ``theme``: a plotext theme name (see :func:`_register_theme`)."""
+    ``theme``: a plotext theme name (see :func:`widgets.upstream.register_plotext_theme`)."""
     from textual_plotext.plot import Plot  # late: plotext costs ~40 ms to import (see above)
 
     plt = Plot()
@@ -196,9 +193,7 @@ def build_strips(series: tuple[str, Sequence[float], Sequence[float], str] | Non
             plt.xlim(min(min(xs), -10.0), 0.0)
             plt.ylim(0, max(1.0, max(ys) * 1.1))
         plt.xlabel(xlabel)
-    # what textual_plotext's PlotextPlot.render does before building
-    plt.plotsize(width, height)
-    plt._set_size(width, height)
+    set_plot_size(plt, width, height)
     plt.theme(theme)
     # simplify(): plotext colours every character; one segment per run of a colour makes
     # the UI thread's part (cropping, borders, compositing) several times cheaper

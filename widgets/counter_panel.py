@@ -10,11 +10,9 @@ sparkline (nothing to draw).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from rich.cells import cell_len
-from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -28,24 +26,11 @@ from textual.strip import Strip
 from tui.core.catalog import Group
 from tui.source import CounterLine, NsDetail, nstat_name
 
-from .namespace_table import fmt_rate
+from .formatting import fmt_ago, fmt_rate
+from .sparkline import spark_segments
+from .upstream import set_virtual_size_quietly
 
-__all__ = ["CounterPanel", "fmt_ago", "numbers_segments", "spark_segments", "words_segments"]
-
-
-def fmt_ago(seconds: float | None, short: bool = False) -> str:
-    if seconds is None:
-        return "never moved"
-    s = int(seconds)
-    if s <= 0:
-        return "now" if short else "moving now"
-    if short:
-        return f"{s}s ago" if s < 120 else (f"{s // 60}m ago" if s < 7200 else f"{s // 3600}h ago")
-    if s < 120:
-        return f"last moved {s} s ago"
-    if s < 7200:
-        return f"last moved {s // 60} min ago"
-    return f"last moved {s // 3600} h ago"
+__all__ = ["CounterPanel", "numbers_segments", "words_segments"]
 
 
 def _num(v: int) -> str:
@@ -103,43 +88,6 @@ def words_segments(line: CounterLine, *, narrow: bool, wording: bool = True) -> 
     return segs
 
 
-_BARS = "▁▂▃▄▅▆▇█"
-_SPARK_STYLES: dict[tuple[int, int, int], Style] = {}
-
-
-def spark_segments(data: Sequence[float], width: int, lo: Color, hi: Color) -> list[Segment]:
-    """One line of Textual's ``Sparkline`` renderable (max per bucket, min→max colour blend),
-    drawn without it: the same bars and colours, ~5x faster (its colours are made once).
-
-    ``lo`` and ``hi`` are rich colours with RGB triplets (blended over the row's background).
-    """
-    n = len(data)
-    if n == 0:
-        return [Segment("▁" * width, Style(color=lo))]
-    if n == 1:
-        return [Segment("█" * width, Style(color=hi))]
-    buckets = [data[b * n // width:(b + 1) * n // width] for b in range(width)]
-    buckets = [part for part in buckets if part]
-    minimum, maximum = min(data), max(data)
-    extent = maximum - minimum or 1
-    top = len(_BARS) - 1
-    (r1, g1, b1), (r2, g2, b2) = lo.triplet or (0, 0, 0), hi.triplet or (0, 0, 0)
-    segs = []
-    index, step = 0.0, len(buckets) / width
-    for _ in range(width):
-        ratio = (max(buckets[int(index)]) - minimum) / extent
-        bar = int(ratio * top)
-        rgb = (int(r1 + (r2 - r1) * ratio), int(g1 + (g2 - g1) * ratio), int(b1 + (b2 - b1) * ratio))
-        style = _SPARK_STYLES.get(rgb)
-        if style is None:
-            if len(_SPARK_STYLES) > 4096:
-                _SPARK_STYLES.clear()
-            style = _SPARK_STYLES[rgb] = Style(color=RichColor.from_rgb(*rgb))
-        segs.append(Segment(_BARS[bar], style))
-        index += step
-    return segs
-
-
 def _length(segs: list[Segment]) -> int:
     return sum(cell_len(s.text) for s in segs)
 
@@ -160,9 +108,9 @@ class CounterPanel(ScrollView, can_focus=True):
     Horizontal, two text cells and a ``Sparkline`` per moved counter), which cost ~30 ms per
     tick at 200x60 to update, lay out and composite, and a remount (~50 ms) whenever the
     selected namespace changed. Here each line is a cached ``Strip``, rebuilt only when that
-    line's inputs changed; the sparkline is still Textual's own Sparkline *renderable* (the
-    same bars and min→max colour blend the ``Sparkline`` widget draws), rendered into the
-    row's strip.
+    line's inputs changed; the sparkline is drawn straight into the row's strip by
+    :func:`spark_segments` (the bars and min→max colour blend Textual's ``Sparkline``
+    draws, without its renderable).
     """
 
     DEFAULT_CSS = """
@@ -195,9 +143,14 @@ class CounterPanel(ScrollView, can_focus=True):
     class Focused(Message):
         """The user moved to another counter (the chart follows)."""
 
-        def __init__(self, key: str) -> None:
+        def __init__(self, panel: CounterPanel, key: str) -> None:
             super().__init__()
+            self.panel = panel
             self.key = key
+
+        @property
+        def control(self) -> CounterPanel:
+            return self.panel
 
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kw)
@@ -368,12 +321,9 @@ class CounterPanel(ScrollView, can_focus=True):
         size = Size(self._width(), len(self._entries))
         if size == self.virtual_size:
             return
-        # ``virtual_size`` is a layout reactive: assigning it lays out the whole screen
-        # (~50 ms at 200x60), and a new namespace usually has another number of lines. Only
-        # the scrollbar depends on it (the panel's own height is 1fr): set it quietly and
-        # update the scrollbar; if the scrollbar appears or goes, Textual still lays out.
-        self.set_reactive(CounterPanel.virtual_size, size)
-        self._scroll_update(size)
+        # a new namespace usually has another number of lines, and only the scrollbar
+        # depends on it (the panel's own height is 1fr): no whole-screen layout for it
+        set_virtual_size_quietly(self, size)
 
     def _room(self) -> int:
         """The width the wording's lines are laid out for: as if the scrollbar were shown, so
@@ -475,7 +425,7 @@ class CounterPanel(ScrollView, can_focus=True):
             while bottom + 1 < len(self._entries) and self._entries[bottom + 1] == ("words", key):
                 bottom += 1
             self.scroll_to_region(Region(0, top, 1, bottom - top + 1), animate=False, immediate=True)
-        self.post_message(self.Focused(key))
+        self.post_message(self.Focused(self, key))
 
     def on_click(self, event: events.Click) -> None:
         index = int(self.scroll_y) + event.y

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 
 from rich.cells import cell_len
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -33,10 +34,11 @@ from textual.strip import Strip
 
 from tui.core.namespaces import KIND_RANK, NetNS
 from tui.source import RECENT_S, NsSummary
+from widgets.formatting import fmt_ago, fmt_rate
+from widgets.selection import HOLD_S, NEITHER, SelectionPolicy, Step
+from widgets.sparkline import trend_blocks
 
-HOLD_S = 10.0  # an automatic selection keeps counting its last trouble this long (seconds)
-
-__all__ = ["NamespaceTable", "SORTS", "fmt_rate", "trend_text"]
+__all__ = ["HOLD_S", "NamespaceTable", "SORTS"]
 
 SORTS: dict[str, str] = {
     "trouble": "trouble first (lit rows, then recent trouble, then name)",
@@ -48,32 +50,12 @@ SORTS: dict[str, str] = {
 }
 
 KIND_SHORT = {"host": "host", "pod": "pod", "container": "ctr", "netns": "netns", "proc": "proc"}
-_BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-def fmt_rate(r: float) -> str:
-    if r <= 0:
-        return "·"
-    if r >= 9999.5:
-        return f"{r / 1000:.0f}k"
-    if r >= 999.5:
-        return f"{r / 1000:.1f}k"
-    if r >= 9.95 or r == int(r):
-        return f"{r:.0f}"
-    return f"{r:.1f}"
 
 
 def _trend_cell(trend: tuple[int, ...], width: int, style: str) -> tuple[str, str]:
     """A tiny text sparkline (the table cannot hold a Sparkline widget per cell): text, style."""
-    data = trend[-width:]
-    if not any(data):
-        return "·", "dim"
-    hi = max(data)
-    return "".join(_BLOCKS[0 if v <= 0 else max(1, round(v / hi * 8))] for v in data), style
-
-
-def trend_text(trend: tuple[int, ...], width: int, style: str) -> Text:
-    return _t(*_trend_cell(trend, width, style), "right")
+    blocks = trend_blocks(trend[-width:])
+    return (blocks, style) if blocks else ("·", "dim")
 
 
 @dataclass(frozen=True)
@@ -117,8 +99,20 @@ class NamespaceTable(ScrollView, can_focus=True):
             self.table = table
             self.ns = ns
 
+        @property
+        def control(self) -> NamespaceTable:
+            return self.table
+
     class DetailRequested(Message):
         """Enter on a row: the user wants the detail panel."""
+
+        def __init__(self, table: NamespaceTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> NamespaceTable:
+            return self.table
 
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kw)
@@ -142,14 +136,9 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._ns: dict[int, NetNS] = {}
         self._sum: dict[int, NsSummary] = {}
         self._now = 0.0
-        self._selected: int | None = None
         # until the user picks a row, the selection is the top row: with the default sort
         # that is the namespace in the worst trouble, so its detail is what shows first
-        self.user_chose = False
-        self._retop = True  # the next show() puts the automatic selection on the top row
-        self._hold_inode: int | None = None  # the automatic selection...
-        self._hold_at: dict[int, float] = {}  # ...severity -> when it last had it (see _held)
-        self.cursor_row = 0
+        self.selection = SelectionPolicy()
         self.total = 0
         self.rows_rendered = 0  # rows whose strip was rebuilt (the benchmark reads it)
         self._style_key: tuple | None = None
@@ -158,11 +147,25 @@ class NamespaceTable(ScrollView, can_focus=True):
     # -- public API -----------------------------------------------------------------------
     @property
     def selected_inode(self) -> int | None:
-        return self._selected
+        return self.selection.selected
 
     @property
     def selected_namespace(self) -> NetNS | None:
-        return self._ns.get(self._selected) if self._selected is not None else None
+        inode = self.selection.selected
+        return self._ns.get(inode) if inode is not None else None
+
+    @property
+    def user_chose(self) -> bool:
+        """The user picked a row: the selection no longer follows the worst one."""
+        return self.selection.user_chose
+
+    @user_chose.setter
+    def user_chose(self, value: bool) -> None:
+        self.selection.user_chose = value
+
+    @property
+    def cursor_row(self) -> int:
+        return self.selection.cursor_row
 
     @property
     def shown(self) -> int:
@@ -202,9 +205,9 @@ class NamespaceTable(ScrollView, can_focus=True):
         """Show these namespaces (those ``keep`` accepts); only changed rows are re-rendered.
 
         ``retop``: the rows were re-chosen (a new filter): an automatic selection goes back
-        to the top row (see :meth:`_follow_selection`).
+        to the top row (see :mod:`widgets.selection`).
         """
-        self._retop |= retop
+        self.selection.retop |= retop
         all_ns = list(namespaces)
         self.total = len(all_ns) if total is None else total
         rows = [ns for ns in all_ns if keep is None or keep(ns)]
@@ -268,9 +271,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         """Select a namespace programmatically (as if the user moved the cursor there)."""
         if inode not in self._ns:
             return
-        changed = inode != self._selected
-        self._selected = inode
-        self.user_chose = True
+        changed = self.selection.pick(inode)
         self._follow_selection()
         if changed:
             self.post_message(self.Selected(self, self._ns[inode]))
@@ -281,7 +282,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         self.sort_key = key
         if reverse is not None:
             self.sort_reverse = reverse
-        self._retop = True
+        self.selection.retop = True
 
     # -- layout ---------------------------------------------------------------------------
     def _compute_layout(self) -> _Layout:
@@ -339,7 +340,7 @@ class NamespaceTable(ScrollView, can_focus=True):
             "dack": (dack, "bold yellow" if dack_lit else "dim"),
             "retrans": (retrans, "" if retrans != "·" else "dim"),
             "trend": _trend_cell(trend, 14 if wide else 6, "red" if syn_lit else ("yellow" if dack_lit else "cyan")),
-            "last": ("-" if ago is None else _ago(ago), "" if syn_lit or dack_lit else "dim"),
+            "last": ("-" if ago is None else fmt_ago(ago, compact=True), "" if syn_lit or dack_lit else "dim"),
         }
 
     def _render_cells(self, inode: int, c: tuple) -> dict[str, Text]:
@@ -354,21 +355,23 @@ class NamespaceTable(ScrollView, can_focus=True):
             cells["name"].append(name[prefix:], style=style)
         return cells
 
-    def _fast_row(self, c: tuple) -> Strip | None:
-        """The common row (ASCII name, not a pod's with its dim k8s namespace) as one Strip,
-        built directly from its cell specs: what ``_render_cells`` + ``_line`` paint, without
-        a rich Text per cell. None for the rest, which take that slower, general path."""
+    def _paint(self, cells: dict[str, tuple[str, str]], prefix: int = 0) -> Strip:
+        """The one row painter: a row (or the header) as one Strip, built from its cell specs.
+
+        Every cell is cut to its column with "…" or padded (right-aligned numbers, names
+        padded unstyled); a pod's k8s namespace prefix is dim; neighbours of one style
+        become one segment (as ``simplify()`` does). A name with wide characters is measured
+        and cut by rich (:func:`_rich_pieces`): ``len()`` is not its width.
+        """
         layout = self._layout
         assert layout is not None
-        name, prefix = c[0], c[2]
-        if not name.isascii():
-            return None
-        cells = self._cell_specs(c)
         segs: list[Segment] = []
-        run, run_style = "", ""  # neighbours of one style become one segment (as simplify() does)
+        run, run_style = "", ""  # neighbours of one style become one segment
         for i, (key, _, width) in enumerate(layout.columns):
             text, style = cells[key]
-            if key == "name" and prefix:
+            if key == "name" and not _single_width(text):
+                pieces = _rich_pieces(text, prefix, style, width, self.app.console)
+            elif key == "name" and prefix:
                 pieces = _name_pieces(text, prefix, style, width)
             else:
                 if len(text) > width:
@@ -376,7 +379,7 @@ class NamespaceTable(ScrollView, can_focus=True):
                 pad = " " * (width - len(text))
                 if key in _RIGHT:
                     pieces = ((pad, ""), (text, style))
-                else:  # as _line paints a name: its padding unstyled
+                else:  # a name's padding unstyled (the cursor's style shows through it)
                     pieces = ((text, style), (pad, "")) if key == "name" else ((text + pad, style),)
             for piece, st in ((" ", ""), *pieces) if i else pieces:
                 if not piece:
@@ -392,66 +395,13 @@ class NamespaceTable(ScrollView, can_focus=True):
         return Strip(segs)
 
     def _row_strip(self, inode: int) -> Strip:
-        """The row's line: the fast path, or rich Text cells for odd names and pods' k8s namespaces."""
-        return self._fast_row(self._inputs[inode]) or self._line(self._row_cells(inode))
-
-    def _line(self, cells: dict[str, Text]) -> Strip:
-        """One row as a Strip: every cell cut or padded to its column (cell widths, not len).
-
-        The common cell (ASCII, one style) becomes one Segment directly; only names with
-        several styles or wide characters go through rich's Text rendering.
-        """
-        assert self._layout is not None
-        segs: list[Segment] = []
-        console = self.app.console
-        for i, (key, _, width) in enumerate(self._layout.columns):
-            if i:
-                segs.append(_SPACE)
-            cell = cells[key]
-            plain = cell.plain
-            right = key in _RIGHT
-            if not cell.spans and (plain.isascii() or _single_width(plain)):
-                if len(plain) > width:
-                    plain = plain[: width - 1] + "…"
-                plain = plain.rjust(width) if right else plain.ljust(width)
-                segs.append(Segment(plain, _style(cell.style)))
-                continue
-            if not right and plain.isascii() and _plain_spans(cell):
-                # a name with a dim k8s prefix: one Segment per span, no Text rendering
-                base = _style(cell.style)
-                cut = plain if len(plain) <= width else plain[: width - 1]
-                pos = 0
-                for sp in cell.spans:
-                    if sp.start > pos and pos < len(cut):
-                        segs.append(Segment(cut[pos:sp.start], base))
-                    if sp.start < len(cut):
-                        segs.append(Segment(cut[sp.start:sp.end], base + _style(sp.style)))
-                    pos = sp.end
-                if pos < len(cut):
-                    segs.append(Segment(cut[pos:], base))
-                if len(plain) > width:
-                    last = cell.spans[-1].style if cell.spans and cell.spans[-1].end >= width else ""
-                    segs.append(Segment("…", base + _style(last)))
-                elif len(plain) < width:
-                    segs.append(Segment(" " * (width - len(plain)), base))
-                continue
-            cell = cell.copy()
-            cell.truncate(width, overflow="ellipsis")
-            pad = width - cell.cell_len
-            if pad > 0:
-                if right:
-                    segs.append(Segment(" " * pad))
-                else:
-                    cell.append(" " * pad)
-            # Text.render() leaves out the Text's own style (console.render adds it): add it here
-            segs.extend(Segment.apply_style((s for s in cell.render(console) if s.text), _style(cell.style)))
-        return Strip(segs).simplify()
+        c = self._inputs[inode]
+        return self._paint(self._cell_specs(c), prefix=c[2])
 
     def _header_strip(self) -> Strip:
         if self._header is None:
             assert self._layout is not None
-            cells = {key: _t(label, "", "right" if key in _RIGHT else "left") for key, label, _ in self._layout.columns}
-            self._header = self._line(cells)
+            self._header = self._paint({key: (label, "") for key, label, _ in self._layout.columns})
         return self._header
 
     # -- Line API ---------------------------------------------------------------------------
@@ -544,64 +494,31 @@ class NamespaceTable(ScrollView, can_focus=True):
         return sorted(inodes, key=k, reverse=self.sort_reverse)
 
     def _follow_selection(self) -> None:
-        """Keep the cursor on the selected namespace wherever sorting moved it.
+        """Keep the cursor on the selected namespace wherever sorting moved it (the policy:
+        :class:`widgets.selection.SelectionPolicy`)."""
+        self._carry_out(self.selection.follow(self._order, self._severity, self._now, self.size.height - 1,
+                                              self._rows_before))
 
-        Until the user picks a row the selection is automatic: the top row when the app
-        starts, the sort or the filter changes. On a tick it moves to the top row only when
-        that row is in worse trouble (SYN > delayed ACKs > neither) than the selected one, or
-        the selected one is gone: with several namespaces lit, the worst row changes from
-        second to second, and a detail panel that jumped between them would be unreadable.
-        Trouble counts for HOLD_S after it was last seen (drops often come every few
-        seconds), and a namespace whose burst ended stays selected until something else
-        lights up. A selection is held only while its row is on screen without scrolling:
-        the worst rows stay in view.
-        """
-        if not self._order:
-            self.cursor_row = 0
-            if self._selected is not None:
-                self._selected = None
-                self.post_message(self.Selected(self, None))
-            return
-        retop, self._retop = self._retop, False
-        if not self.user_chose:
-            top = self._order[0]
-            current = self._selected
-            held = self._held(current) if current in self._ns else 2  # remembers trouble: every tick
-            # a held row below the fold goes back to the top (see _check_fold); with as many
-            # rows as last time the table keeps its height, and that is known now
-            rows = self.size.height - 1
-            settled = rows > 0 and len(self._order) == self._rows_before
-            below = settled and current in self._ns and self._order.index(current) >= rows
-            if current != top and (retop or current not in self._ns or below or self._severity(top) < held):
-                self._select_top()
-            self.cursor_row = self._order.index(self._selected)
+    def _carry_out(self, step: Step) -> None:
+        if step.changed:
+            self._post_selected()
+        if step.automatic:
             if self.scroll_y:
                 self.scroll_to(y=0, animate=False, immediate=True)  # the worst rows stay in view
-            if not settled:  # rows came or went: the table's height is known after layout
+            if not step.settled:  # rows came or went: the table's height is known after layout
                 self.call_after_refresh(self._check_fold)
-            return
-        if self._selected not in self._ns:
-            self._selected = self._order[min(self.cursor_row, len(self._order) - 1)]
-            self.post_message(self.Selected(self, self._ns[self._selected]))
-        self.cursor_row = self._order.index(self._selected)
-        self._scroll_cursor_into_view()
+        elif self._order:
+            self._scroll_cursor_into_view()
 
-    def _select_top(self) -> None:
-        top = self._order[0]
-        self._selected = top
-        self._held(top)  # its trouble from now on counts
-        self.cursor_row = 0
-        self.post_message(self.Selected(self, self._ns[top]))
+    def _post_selected(self) -> None:
+        inode = self.selection.selected
+        self.post_message(self.Selected(self, self._ns[inode] if inode is not None else None))
 
     def _check_fold(self) -> None:
-        """An automatic selection is held only while its row shows with the table at the top:
-        a held row that sorted below the fold goes back to the top row. Run after layout,
-        with the table's real height (rows that just appeared may have made it taller)."""
-        if self.user_chose or not self._order or self._selected not in self._ns:
-            return
-        rows = self.size.height - 1
-        if rows > 0 and self.cursor_row >= rows:
-            self._select_top()
+        """An automatic selection below the fold goes back to the top, once layout has given
+        the table its real height (rows that just appeared may have made it taller)."""
+        if self.selection.check_fold(self._order, self._severity, self._now, self.size.height - 1):
+            self._post_selected()
             self.refresh()
 
     def on_resize(self) -> None:
@@ -612,25 +529,7 @@ class NamespaceTable(ScrollView, can_focus=True):
     def _severity(self, inode: int) -> int:
         """0: SYN trouble now, 1: delayed ACKs now, 2: neither."""
         s = self._sum.get(inode) or _EMPTY
-        return 0 if s.syn_lit else (1 if s.dack_lit else 2)
-
-    def _held(self, inode: int) -> int:
-        """The selected namespace's severity, counting trouble it had in the last HOLD_S.
-
-        A namespace whose drops come every other second is in trouble the whole time: on
-        its quiet ticks it must not lose the selection to the next flickering row.
-        """
-        if self._hold_inode != inode:
-            self._hold_inode, self._hold_at = inode, {}
-        now = self._now
-        severity = self._severity(inode)
-        if severity < 2:
-            self._hold_at[severity] = now
-        for level in (0, 1):
-            at = self._hold_at.get(level)
-            if at is not None and 0 <= now - at <= HOLD_S:
-                return min(severity, level)
-        return severity
+        return 0 if s.syn_lit else (1 if s.dack_lit else NEITHER)
 
     def _scroll_cursor_into_view(self) -> None:
         visible = max(1, self.size.height - 1)
@@ -643,13 +542,8 @@ class NamespaceTable(ScrollView, can_focus=True):
     def _move_to(self, row: int) -> None:
         if not self._order:
             return
-        self.user_chose = True
-        row = max(0, min(len(self._order) - 1, row))
-        self.cursor_row = row
-        inode = self._order[row]
-        if inode != self._selected:
-            self._selected = inode
-            self.post_message(self.Selected(self, self._ns[inode]))
+        if self.selection.choose(self._order, row):
+            self._post_selected()
         self._scroll_cursor_into_view()
         self.refresh()
 
@@ -663,7 +557,7 @@ class NamespaceTable(ScrollView, can_focus=True):
         self._move_to(row if row >= 0 else len(self._order) - 1)
 
     def action_open_detail(self) -> None:
-        self.post_message(self.DetailRequested())
+        self.post_message(self.DetailRequested(self))
 
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
@@ -689,7 +583,7 @@ def _style(style: str | Style) -> Style:
 
 
 def _name_pieces(name: str, prefix: int, style: str, width: int) -> tuple[tuple[str, str], ...]:
-    """A pod's name as ``_line`` paints its Text (the k8s namespace dim, the pod in the row's
+    """A pod's name as rich paints its Text (the k8s namespace dim, the pod in the row's
     style, cut with "…" in the style of the span that reaches the cut, padding unstyled)."""
     cut = name if len(name) <= width else name[: width - 1]
     pieces = [(cut[:prefix], "dim"), (cut[prefix:], style)]
@@ -702,27 +596,23 @@ def _name_pieces(name: str, prefix: int, style: str, width: int) -> tuple[tuple[
 
 
 def _single_width(text: str) -> bool:
-    """Every character one cell wide (the trend's block characters): len() is the width."""
-    return cell_len(text) == len(text)
+    """Every character one cell wide (ASCII, "café", block characters): len() is the width."""
+    return text.isascii() or cell_len(text) == len(text)
 
 
-def _plain_spans(cell: Text) -> bool:
-    """Spans in order, not overlapping (what Text.append builds): segments can be cut by hand."""
-    pos = 0
-    for sp in cell.spans:
-        if sp.start < pos or sp.end < sp.start:
-            return False
-        pos = sp.end
-    return pos <= len(cell.plain)
+def _rich_pieces(name: str, prefix: int, style: str, width: int, console: Console) -> list[tuple[str, Style | str]]:
+    """A name with wide characters as rich cuts and pads it: its Text (the k8s namespace
+    dim) truncated with "…" to ``width`` cells and padded unstyled, rendered to pieces."""
+    cell = Text(no_wrap=True, overflow="ellipsis", end="")
+    cell.append(name[:prefix], style="dim")
+    cell.append(name[prefix:], style=style)
+    cell.truncate(width, overflow="ellipsis")
+    pieces: list[tuple[str, Style | str]] = [(seg.text, seg.style or "") for seg in cell.render(console) if seg.text]
+    pad = width - cell.cell_len
+    if pad > 0:
+        pieces.append((" " * pad, ""))
+    return pieces
 
 
 def _t(text: str, style: str = "", justify: str = "left") -> Text:
     return Text(text, style=style, justify=justify, no_wrap=True, end="")  # type: ignore[arg-type]
-
-
-def _ago(seconds: int) -> str:
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h"

@@ -29,7 +29,8 @@ from tui.core.capture import CaptureError
 from tui.core.history import History
 from tui.core.namespaces import Discovery, NetNS
 from tui.core.rules import Diagnosis, diagnose_namespace
-from tui.core.sampler import NetnsReader, Sampler
+from tui.core.netns import NetnsReader
+from tui.core.sampler import Sampler
 from tui.core.sources import default_sources
 from tui.core.sysctl import host_netns
 

@@ -19,12 +19,12 @@ from tui.core.capture import (
     CaptureError,
     CaptureManager,
     CaptureSpec,
-    human_bytes,
     listen_ports,
     preset_filter,
 )
 from tui.core.namespaces import Discovery, NetNS
 from tui.core.sources import default_sources
+from widgets.formatting import human_bytes
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -12,8 +12,7 @@ from contextlib import contextmanager
 from tui.core.diagnosis_report import ns_identity  # noqa: F401 (snapshot and sockets import it from here)
 from tui.core.monitor import Monitor, Tick
 from tui.core.namespaces import Discovery, NetNS
-from tui.core.nsexec import NamespaceGone
-from tui.core.sampler import NetnsReader
+from tui.core.netns import NamespaceGone, NetnsReader
 from tui.core.sockets import sockets_summary
 from tui.core.sources import default_sources
 

@@ -15,8 +15,8 @@ from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.commands.common import matching, report_blind_spots, sockets_record, two_samples
 from tui.core.conntrack import read_conntrack_max
 from tui.core.diagnosis_report import diagnosis_record, print_diagnosis
+from tui.core.netns import NetnsReader
 from tui.core.rules import diagnose_namespace
-from tui.core.sampler import NetnsReader
 from tui.core.sysctl import host_netns
 
 

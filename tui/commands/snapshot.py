@@ -13,7 +13,7 @@ from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.commands.common import matching, ns_identity, report_blind_spots, sockets_record, two_samples
 from tui.core.monitor import Monitor
 from tui.core.namespaces import NetNS, pod_row_name
-from tui.core.sampler import NetnsReader
+from tui.core.netns import NetnsReader
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -17,8 +17,7 @@ from tui.commands.capture import pick_namespace
 from tui.commands.common import ns_identity
 from tui.core.capture import CaptureError
 from tui.core.namespaces import Discovery
-from tui.core.nsexec import NamespaceGone
-from tui.core.sampler import NetnsReader
+from tui.core.netns import NamespaceGone, NetnsReader
 from tui.core.sockets import MAX_PEERS, SocketsSummary, sockets_summary
 from tui.core.sources import default_sources
 

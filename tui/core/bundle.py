@@ -42,9 +42,8 @@ from dataclasses import dataclass, field
 from .counters import is_gauge
 from .history import NsHistory
 from .namespaces import NetNS
-from .nsexec import run_in_namespace
 from .nsprogram import run_program_in
-from .sampler import NetnsReader
+from .netns import NetnsReader, run_in_namespace
 
 __all__ = [
     "BUNDLE_MODE",

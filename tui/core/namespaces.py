@@ -23,9 +23,11 @@ import os
 import socket
 import struct
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
-from collections.abc import Iterable
+
+from .netns import setns_net
 
 __all__ = [
     "Annotation",
@@ -227,8 +229,6 @@ def netns_ids(items: list[tuple[int, str]]) -> dict[int, int]:
 
 
 def _cookies_by_setns(items: list[tuple[int, str]], out: dict[int, int]) -> None:
-    from .sampler import setns_net  # late: sampler imports this module
-
     for inode, path in items:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)

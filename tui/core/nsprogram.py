@@ -1,6 +1,6 @@
 """Run a short program (``ip``) inside one network namespace, by argv: no shell, ever.
 
-The program is started from the setns thread (:func:`tui.core.nsexec.run_in_namespace`),
+The program is started from the setns thread (:func:`tui.core.netns.run_in_namespace`),
 after that thread has checked it is in the namespace asked for (by inode): a child inherits
 the network namespace of the *thread* that forks it, so ``ip`` runs there as if under
 ``nsenter --net``, with no shim process in between (a Python shim cost ~20 ms a program).
@@ -15,8 +15,7 @@ import subprocess
 from dataclasses import dataclass
 
 from .namespaces import NetNS
-from .nsexec import NamespaceGone, run_in_namespace
-from .sampler import NetnsReader
+from .netns import NamespaceGone, NetnsReader, run_in_namespace
 
 __all__ = ["ProgramFailed", "ProgramOutput", "find_program", "run_program_in"]
 

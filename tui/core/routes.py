@@ -18,10 +18,9 @@ import socket
 from dataclasses import dataclass
 
 from .namespaces import NetNS
-from .nsexec import NamespaceGone, run_in_namespace
-from .sampler import NetnsReader
+from .netns import NetnsReader, run_in_namespace
 
-__all__ = ["NamespaceGone", "Route", "quickack_supported", "read_routes_here", "routes_of"]
+__all__ = ["Route", "quickack_supported", "read_routes_here", "routes_of"]
 
 MAIN_TABLE = 254
 RTN_UNICAST = 1

@@ -56,9 +56,8 @@ from .conntrack import SECTION as CONNTRACK_SECTION
 from .conntrack import ConntrackView, conntrack_view, entry_size
 from .history import NsHistory
 from .namespaces import NetNS
-from .nsexec import NamespaceGone
+from .netns import NamespaceGone, NetnsReader
 from .routes import Route, quickack_supported, routes_of
-from .sampler import NetnsReader
 from .sockets import ListenSocket, listening_sockets
 from .sysctl import Proposal, SysctlState, nsenter_prefix, read_sysctls
 

@@ -6,18 +6,16 @@
   the next live pid (verified by inode), or drop the namespace with a note.
 * A named namespace with no process (``ip netns add`` and nothing started in it) is read by
   one dedicated thread that ``setns()``-es into it and reads ``/proc/thread-self/net/...``
-  (``/proc/self/net`` would follow the main thread's namespace).
+  (:class:`tui.core.netns.NetnsReader`, the one way into a namespace, which the sockets,
+  routes and sysctl readers share through :attr:`Sampler.netns_reader`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import threading
 import time
-from collections.abc import Collection
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .conntrack import CONNTRACK_FILE, RECHECK_TICKS, ConntrackReader
@@ -25,164 +23,12 @@ from .counters import CounterParseError
 from .history import History
 from .idle_skip import IdleSkip
 from .namespaces import NetNS
+from .netns import NetnsReader, OutOfReach, read_optional_file, read_proc_file
 
-__all__ = ["FILES", "NetnsReader", "OutOfReach", "Sampler", "SampleResult", "read_proc_file", "setns_net"]
+__all__ = ["FILES", "Sampler", "SampleResult"]
 
 FILES = ("netstat", "snmp")
-CLONE_NEWNET = 0x40000000
-_READ_SIZE = 1 << 16
 NAMES_IN_A_NOTE = 10  # namespaces named in one note; the rest are counted
-
-
-def read_proc_file(name: str, dir_fd: int | None = None) -> bytes:
-    """Read a whole /proc file with raw os calls (what the benchmark calls "the raw read")."""
-    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        chunks = []
-        while True:
-            b = os.read(fd, _READ_SIZE)
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
-    finally:
-        os.close(fd)
-
-
-_libc = None
-
-
-def setns_net(fd: int) -> None:
-    """setns(fd, CLONE_NEWNET) for the calling thread (os.setns exists only on 3.12+)."""
-    if hasattr(os, "setns"):
-        os.setns(fd, CLONE_NEWNET)
-        return
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-
-
-class NetnsReader:
-    """One thread that enters pid-less namespaces by path and reads files there.
-
-    Not root, ``setns()`` fails with EPERM, into the namespace and back home alike: the
-    thread then never left home, and must not try to go back (that EPERM once froze
-    sampling for good). A thread that entered a namespace but cannot return is retired, so
-    it does not pin that namespace; the next call starts a fresh thread at home.
-    """
-
-    def __init__(self) -> None:
-        self._home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        self._pool = self._new_pool()
-        self._away = False  # the setns thread is in another namespace (touched only by it)
-
-    @staticmethod
-    def _new_pool() -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="synscope-setns")
-
-    def _enter(self, fd: int) -> None:
-        setns_net(fd)
-        self._away = True
-
-    def _go_home(self) -> None:
-        """Back to our own namespace: never keep a namespace alive after `ip netns del`."""
-        if not self._away:
-            return
-        try:
-            setns_net(self._home)
-        except OSError:
-            # stuck elsewhere: end this thread (its namespace reference ends with it) and
-            # let the next call start a fresh one at home
-            pool, self._pool = self._pool, self._new_pool()
-            pool.shutdown(wait=False)
-        self._away = False  # this thread is home, or retired (the new one starts at home)
-
-    def read_many(self, items: list[tuple[int, str]], files: tuple[str, ...], optional: tuple[str, ...] = (),
-                  optional_for: Collection[int] = ()) -> dict[int, tuple[bytes | None, ...] | str]:
-        """``[(inode, path)]`` -> ``{inode: (bytes per file) | error text}``.
-
-        An error text of class :class:`OutOfReach` means "not allowed to enter" (not root),
-        not "vanished". ``optional`` files follow ``files`` in each tuple: read only for the
-        inodes in ``optional_for`` (``None`` for the others), ``b""`` where the file is not
-        there or cannot be read (conntrack's statistics, which a kernel may lack).
-        """
-        def run():  # type: ignore[no-untyped-def]
-            try:
-                return self._read_many(items, files, optional, optional_for)
-            finally:
-                self._go_home()
-
-        return self._pool.submit(run).result()
-
-    def call_in(self, path: str, fn, *args):  # type: ignore[no-untyped-def]
-        """Run fn(*args) on the setns thread after entering the namespace at path."""
-
-        def run():  # type: ignore[no-untyped-def]
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                self._enter(fd)
-            finally:
-                os.close(fd)
-            try:
-                return fn(*args)
-            finally:
-                self._go_home()
-
-        return self._pool.submit(run).result()
-
-    def _read_many(self, items: list[tuple[int, str]], files: tuple[str, ...], optional: tuple[str, ...] = (),
-                   optional_for: Collection[int] = ()) -> dict[int, tuple[bytes | None, ...] | str]:
-        out: dict[int, tuple[bytes | None, ...] | str] = {}
-        skipped: tuple[None, ...] = (None,) * len(optional)
-        for inode, path in items:
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError as exc:
-                out[inode] = f"{path}: {exc.strerror}"
-                continue
-            try:
-                if os.fstat(fd).st_ino != inode:
-                    out[inode] = f"{path} now names another namespace"
-                    continue
-                self._enter(fd)
-            except OSError as exc:
-                text = f"setns {path}: {exc.strerror}"
-                out[inode] = OutOfReach(text) if exc.errno == errno.EPERM else text
-                continue
-            finally:
-                os.close(fd)
-            try:
-                data: tuple[bytes | None, ...] = tuple(read_proc_file(f"/proc/thread-self/net/{f}") for f in files)
-            except OSError as exc:
-                out[inode] = f"read in {path}: {exc.strerror}"
-                continue
-            if optional:
-                data += tuple(_read_optional(f"/proc/thread-self/net/{f}") for f in optional) \
-                    if inode in optional_for else skipped
-            out[inode] = data
-        return out
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._home >= 0:
-            os.close(self._home)
-            self._home = -1
-
-
-def _read_optional(name: str, dir_fd: int | None = None) -> bytes:
-    """A file that may not be there: its bytes, or b"" (conntrack statistics on a kernel
-    without conntrack; a process that exited between two reads is found by the next tick)."""
-    try:
-        return read_proc_file(name, dir_fd)
-    except OSError:
-        return b""
-
-
-class OutOfReach(str):
-    """Why a namespace could not be entered for lack of privilege (EPERM): it is still there."""
 
 
 @dataclass
@@ -364,7 +210,7 @@ class Sampler:
                         skip.forget(inode)
                     continue
                 if ct is not None:
-                    raw = _read_optional(f"net/{CONNTRACK_FILE}", target.dirfd) if ct.want(inode) else None
+                    raw = read_optional_file(f"net/{CONNTRACK_FILE}", target.dirfd) if ct.want(inode) else None
                     data += (ct.section(inode, raw),)
                 self._ingest(inode, t, data, target.ns, result)
             if self._path_targets:

@@ -12,7 +12,7 @@ only the fields it needs with ``struct``: the whole summary of 2000 sockets took
 less than pyroute2's dump alone (bench/bench_sockets.py measures both in one run).
 
 Runs in whatever namespace the calling thread is in: call it on the setns thread
-(:func:`tui.core.nsexec.run_in_namespace`).
+(:func:`tui.core.netns.run_in_namespace`).
 """
 
 from __future__ import annotations

@@ -26,15 +26,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .namespaces import NetNS
-from .nsexec import NamespaceGone, run_in_namespace, thread_ns_inode
-from .sampler import NetnsReader
+from .netns import NetnsReader, run_in_namespace, thread_ns_inode
 from .sockdiag import STATE_NAMES, DiagSocket, dump_all
 
 __all__ = [
     "Connection",
     "ListenSocket",
     "Listener",
-    "NamespaceGone",
     "PeerGroup",
     "SocketsSummary",
     "listening_sockets",

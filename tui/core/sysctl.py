@@ -1,7 +1,7 @@
 """Per-namespace sysctls: read, preview a change as exact commands, and (only if allowed) apply.
 
 Reading: ``/proc/sys/net/...`` shows the *reading thread's* namespace, so values are read on
-the setns thread (:func:`tui.core.nsexec.run_in_namespace`), the host's the same way.
+the setns thread (:func:`tui.core.netns.run_in_namespace`), the host's the same way.
 
 Scope is checked on the running kernel, not assumed: inside a non-host namespace a key that
 is absent (``net.core.netdev_max_backlog``) or read-only (``net.core.rmem_max``,
@@ -28,8 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .namespaces import NetNS, ns_inode_of_pid
-from .nsexec import NamespaceGone, run_in_namespace
-from .sampler import NetnsReader
+from .netns import NamespaceGone, NetnsReader, run_in_namespace
 
 __all__ = [
     "ApplyPermit",
@@ -38,7 +37,6 @@ __all__ = [
     "Commands",
     "KNOWN",
     "K8S_SAFE",
-    "NamespaceGone",
     "Proposal",
     "SysctlInfo",
     "SysctlState",

@@ -1,4 +1,4 @@
-"""Help: every key (collected from the live bindings, so it cannot go stale) and the legend."""
+"""Help: every key and what it does, from the table of actions (tui/actions.py), and the legend."""
 
 from __future__ import annotations
 
@@ -32,15 +32,6 @@ NOTES = (
     "Freeze (p) stops the display; sampling and history go on, and p shows the latest again.",
 )
 
-# keys handled inside widgets (not App bindings) that a user still needs to know
-EXTRA_KEYS: tuple[tuple[str, str], ...] = (
-    ("up/down j/k", "move in the table / choose the charted counter in the detail"),
-    ("pgup/pgdn", "page through the table or the counters (home/end too)"),
-    ("tab", "move focus: table, detail (shift+tab back)"),
-    ("ctrl+p", "command palette: every action by name"),
-)
-
-
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -52,17 +43,15 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark", "dismiss_help", "Close help", id="help.close"),
     ]
 
-    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
         super().__init__()
-        self.keys = bindings
+        self.keys = keys  # (key as people read it, what it does): tui.actions.help_rows()
 
     def compose(self) -> ComposeResult:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold cyan", no_wrap=True)
         keys.add_column()
         for key, desc in self.keys:
-            keys.add_row(Text(key), Text(desc))
-        for key, desc in EXTRA_KEYS:
             keys.add_row(Text(key), Text(desc))
         legend = Table.grid(padding=(0, 2))
         legend.add_column(no_wrap=True)

@@ -26,7 +26,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
@@ -138,13 +137,6 @@ class SysctlScreen(Screen[None]):
         Binding("a", "apply", "Apply", id="sysctl.apply"),
         Binding("r", "revert", "Revert", id="sysctl.revert"),
     ]
-
-    class Changed(Message):
-        """A sysctl was written (apply or revert): for the app's own log."""
-
-        def __init__(self, change: Change) -> None:
-            super().__init__()
-            self.change = change
 
     def __init__(
         self,
@@ -358,7 +350,6 @@ class SysctlScreen(Screen[None]):
         self.log_lines.append(change.describe() + where)
         self._refresh()
         self.refresh_bindings()
-        self.post_message(self.Changed(change))
         if change.verified:
             hint = "; r reverts it" if change.action == "apply" else ""
             self.notify(f"{change.key} = {change.after} in {self.ns.name}, read back{hint}")

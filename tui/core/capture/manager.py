@@ -1,33 +1,9 @@
-"""tcpdump inside one network namespace: checked first, bounded, never orphaned.
+"""The capture manager: starts tcpdumps, watches them, stops them; what a capture is and reports.
 
-How a capture is started, and why:
-
-* **No shell, ever.** tcpdump gets an argv list; the BPF filter is one argv element after
-  ``--`` (so a filter that starts with ``-`` cannot turn into an option).
-* **Entering the namespace.** We open the namespace's file ourselves (``/run/netns/NAME`` or
-  ``/proc/<pid>/ns/net``), check its inode is the one the user selected (a recycled pid
-  must never make us capture somewhere else), and hand the open fd to a tiny exec shim
-  (:data:`_SHIM`, run as ``python -I -S -c``) which ``setns()``-es into it and ``exec``-s
-  tcpdump. The shim is not a process in between: tcpdump takes over its pid.
-* **Never orphaned.** The shim sets ``PR_SET_PDEATHSIG=SIGKILL`` and then checks its parent
-  is still synscope (the race between fork and prctl). The death signal fires when the
-  *thread* that forked the child exits, not the process — so every capture is forked from
-  one long-lived spawner thread owned by :class:`CaptureManager`, never from a short-lived
-  worker. It is cleared when credentials change, and this tcpdump drops to user
-  ``tcpdump`` by default: we always pass ``-Z root``. Each tcpdump also gets its own
-  session (process group), so a Ctrl+C in the terminal reaches synscope, which stops it.
-  So quit, Ctrl+C, SIGTERM, SIGHUP and SIGKILL of synscope all end every tcpdump.
-* **Bounded.** ``-C MB -W N``: a ring of N files of about MB million bytes each (tcpdump
-  checks the size before writing a packet, so a file can pass MB by one packet), plus a
-  duration after which the manager stops tcpdump.
-* **Private files.** Files go to a directory created 0700 (default
-  ``~/.cache/synscope/captures``) and are created 0600 (child umask 077). ``-U`` writes
-  every packet through, so a capture cut short by a kill is still readable.
-* **Decoded lines live.** ``--print -l`` makes the same tcpdump print each packet while it
-  writes the file: one process, one line per packet. ``-e`` adds the frame length, which
-  gives an exact byte count; :func:`decode_line` folds the link-level part back into what
-  plain ``tcpdump -nn`` shows (a ring that wraps between two looks at the files would make
-  a count taken from file sizes wrong).
+Every tcpdump is forked by one long-lived spawner thread (``PR_SET_PDEATHSIG`` follows the
+forking *thread*); three threads per capture read its stdout (decoded lines, exact bytes),
+its stderr (listening, counts, errors) and wait for its end (the duration bound). The UI
+and the headless command read :class:`CaptureStatus` snapshots, never the live object.
 """
 
 from __future__ import annotations
@@ -35,11 +11,9 @@ from __future__ import annotations
 import atexit
 import os
 import re
-import shutil
 import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 import weakref
@@ -48,35 +22,28 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Group, keys_in
-from .namespaces import NetNS
+from ..catalog import Group, keys_in
+from ..namespaces import NetNS
+from .errors import CaptureError
+from .files import default_capture_dir, private_dir, ring_files, safe_name
+from .lines import decode_line
+from .tcpdump import check_filter, check_interface, find_tcpdump, open_ns_fd, require_root, shim_argv
 
 __all__ = [
-    "CaptureError",
+    "DEFAULT_DURATION",
+    "DEFAULT_FILE_COUNT",
+    "DEFAULT_FILE_MB",
+    "KEEP_LINES",
+    "MAX_DURATION",
+    "MAX_FILE_COUNT",
+    "MAX_FILE_MB",
+    "SYN_TROUBLE_KEYS",
     "CaptureManager",
     "CaptureSpec",
     "CaptureStatus",
-    "FilterError",
-    "PRESETS",
-    "Preset",
-    "TcpdumpMissing",
-    "check_filter",
-    "decode_line",
-    "default_capture_dir",
-    "find_tcpdump",
-    "human_bytes",
-    "interactive_argv",
-    "listen_ports",
-    "open_ns_fd",
-    "preflight",
-    "preset_filter",
-    "ring_files",
-    "run_interactive",
-    "shim_argv",
     "syn_trouble_deltas",
 ]
 
-INSTALL_HINT = "install it with: apt-get install tcpdump (Debian/Ubuntu) or dnf install tcpdump (RHEL/Fedora)"
 DEFAULT_DURATION = 300.0  # seconds
 MAX_DURATION = 24 * 3600.0
 DEFAULT_FILE_MB = 25  # tcpdump -C unit: millions of bytes
@@ -89,273 +56,6 @@ READER_GRACE = 5.0  # seconds the pipe readers get to reach EOF once tcpdump has
 SYN_TROUBLE_KEYS: tuple[str, ...] = keys_in(Group.SYN)
 
 
-class CaptureError(Exception):
-    """A capture could not be started; the message is for the engineer, as is."""
-
-
-class TcpdumpMissing(CaptureError):
-    pass
-
-
-class FilterError(CaptureError):
-    """tcpdump rejected the filter; ``tcpdump_message`` is tcpdump's own words."""
-
-    def __init__(self, filter_text: str, tcpdump_message: str) -> None:
-        super().__init__(f"tcpdump rejected the filter {filter_text!r}: {tcpdump_message}")
-        self.filter_text = filter_text
-        self.tcpdump_message = tcpdump_message
-
-
-# -- filters ----------------------------------------------------------------------------
-# tcp[tcpflags] only compiles for IPv4 in libpcap; for IPv6 we read the flags byte at its
-# fixed offset (40-byte header + 13), which holds when there are no extension headers.
-_V6_TCP = "ip6[6] == 6"
-_FLAGS = {
-    "syn": ("tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn", f"{_V6_TCP} and ip6[53] & 0x12 == 0x02"),
-    "synack": ("tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)", f"{_V6_TCP} and ip6[53] & 0x12 == 0x12"),
-    "rst": ("tcp[tcpflags] & tcp-rst != 0", f"{_V6_TCP} and ip6[53] & 0x04 != 0"),
-    "handshake": ("tcp[tcpflags] & (tcp-syn|tcp-rst) != 0", f"{_V6_TCP} and ip6[53] & 0x06 != 0"),
-}
-
-
-def _flags(name: str) -> str:
-    v4, v6 = _FLAGS[name]
-    return f"({v4}) or ({v6})"
-
-
-@dataclass(frozen=True, slots=True)
-class Preset:
-    name: str
-    title: str
-    needs: str = ""  # "" | "port" | "listeners" | "filter"
-
-
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset("handshake", "SYN, SYN-ACK and RST, all ports"),
-        Preset("syn", "SYNs (connection attempts), all ports"),
-        Preset("synack", "SYN-ACKs (answers), all ports"),
-        Preset("rst", "RSTs (resets), all ports"),
-        Preset("listen", "SYNs to this namespace's listening ports", needs="listeners"),
-        Preset("port", "all TCP on one port", needs="port"),
-        Preset("custom", "your own BPF filter", needs="filter"),
-    )
-}
-
-
-def _port(port: int | str | None) -> int:
-    try:
-        p = int(str(port).strip())
-    except (TypeError, ValueError):
-        raise CaptureError(f"port must be a number from 1 to 65535, not {port!r}") from None
-    if not 1 <= p <= 65535:
-        raise CaptureError(f"port must be from 1 to 65535, not {p}")
-    return p
-
-
-def preset_filter(name: str, *, port: int | str | None = None, ports: list[int] | None = None, custom: str = "") -> str:
-    """The BPF filter text of a preset. Raises CaptureError for a missing or bad argument."""
-    if name not in PRESETS:
-        raise CaptureError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-    if name in _FLAGS:
-        return _flags(name)
-    if name == "port":
-        return f"tcp port {_port(port)}"
-    if name == "listen":
-        if not ports:
-            raise CaptureError("no listening TCP ports to filter on")
-        alts = " or ".join(f"tcp dst port {_port(p)}" for p in sorted(set(ports)))
-        return f"({_flags('syn')}) and ({alts})"
-    text = custom.strip()
-    if not text:
-        raise CaptureError("the custom filter is empty (an empty filter would capture everything)")
-    return custom  # literally what was typed: tcpdump gets exactly this one argv element
-
-
-def listen_ports(ns: NetNS, reader: object | None = None) -> list[int]:
-    """The TCP ports something listens on inside ``ns`` (sock_diag, read inside the namespace)."""
-    from .sockets import NamespaceGone, listening_sockets
-
-    try:
-        socks = listening_sockets(ns, reader=reader)  # type: ignore[arg-type]
-    except NamespaceGone as exc:
-        raise CaptureError(str(exc)) from None
-    ports = sorted({s.port for s in socks})
-    if not ports:
-        raise CaptureError(f"nothing listens on TCP in {ns.name}: use the 'syn' preset to see SYNs on all ports")
-    return ports
-
-
-# -- entering the namespace --------------------------------------------------------------
-# Run as `python -I -S -c _SHIM PPID FD EXE ARGV0 ARGS...`. Python's own startup ignores
-# SIGPIPE and SIGXFSZ and an ignored signal stays ignored across exec: restore them.
-_SHIM = r"""
-import ctypes, os, signal, sys
-def die(msg, code):
-    os.write(2, ("synscope: " + msg + "\n").encode())
-    os._exit(code)
-ppid, fd, exe = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
-    die("prctl(PR_SET_PDEATHSIG) failed: " + os.strerror(ctypes.get_errno()), 126)
-if os.getppid() != ppid:
-    os._exit(125)  # synscope died before we got here: do not start an orphan
-if fd >= 0:
-    if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
-        die("cannot enter the network namespace: " + os.strerror(ctypes.get_errno()), 126)
-    os.close(fd)
-for s in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
-    signal.signal(s, signal.SIG_DFL)
-try:
-    os.execv(exe, sys.argv[4:])
-except OSError as e:
-    die("cannot run " + exe + ": " + e.strerror, 127)
-"""
-
-
-def shim_argv(ns_fd: int, exe: str, argv: list[str]) -> list[str]:
-    """The argv that enters the namespace open at ``ns_fd`` and execs ``exe`` with ``argv``."""
-    return [sys.executable, "-I", "-S", "-c", _SHIM, str(os.getpid()), str(ns_fd), exe, *argv]
-
-
-def open_ns_fd(ns: NetNS) -> int:
-    """Open ``ns``'s nsfs file, verified by inode. The caller closes it."""
-    paths = ([ns.path] if ns.path else []) + [f"/proc/{pid}/ns/net" for pid in ns.pids]
-    why: list[str] = []
-    for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            why.append(f"{path}: {exc.strerror}")
-            continue
-        if os.fstat(fd).st_ino == ns.inode:
-            return fd
-        os.close(fd)
-        why.append(f"{path} now names another namespace")
-    detail = "; ".join(why) if why else "no process and no path to enter it by"
-    raise CaptureError(f"cannot enter {ns.name} ({ns.label}): {detail}")
-
-
-_SBIN = ":/usr/sbin:/sbin:/usr/local/sbin"
-
-
-def find_tcpdump() -> str:
-    """tcpdump's path (also looked for in the sbin directories a sudo PATH may lack)."""
-    path = os.environ.get("PATH", "") + _SBIN
-    exe = shutil.which("tcpdump", path=path)
-    if exe is None:
-        raise TcpdumpMissing(f"tcpdump is not installed: {INSTALL_HINT}")
-    return exe
-
-
-def _require_root() -> None:
-    if os.geteuid() != 0:
-        raise CaptureError("capturing needs root (entering a namespace, raw sockets): run synscope with sudo")
-
-
-def _check_interface(interface: str) -> str:
-    iface = interface.strip() or "any"
-    if iface.startswith("-") or any(c.isspace() for c in iface) or len(iface) > 15:
-        raise CaptureError(f"not an interface name: {interface!r}")
-    return iface
-
-
-def preflight(ns: NetNS) -> str:
-    """Everything but the filter checked up front (root, tcpdump, the namespace); tcpdump's path."""
-    _require_root()
-    exe = find_tcpdump()
-    os.close(open_ns_fd(ns))
-    return exe
-
-
-def check_filter(ns: NetNS, filter_text: str, interface: str = "any", timeout: float = 20.0) -> None:
-    """Compile the filter with ``tcpdump -d`` inside ``ns``; raise FilterError with tcpdump's words."""
-    _require_root()
-    exe = find_tcpdump()
-    iface = _check_interface(interface)
-    fd = open_ns_fd(ns)
-    try:
-        r = subprocess.run(
-            shim_argv(fd, exe, ["tcpdump", "-d", "-i", iface, "--", filter_text]),
-            pass_fds=(fd,),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            start_new_session=True,
-        )
-    except subprocess.TimeoutExpired:
-        raise CaptureError(f"tcpdump -d did not answer within {timeout:g} s") from None
-    finally:
-        os.close(fd)
-    if r.returncode != 0:
-        # "tcpdump: data link type LINUX_SLL2" is chatter; keep the lines that say what is wrong
-        lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip() and "data link type" not in ln]
-        msg = "\n".join(ln.removeprefix("tcpdump: ") for ln in lines) or f"tcpdump -d exited with status {r.returncode}"
-        raise FilterError(filter_text, msg)
-
-
-# -- files ------------------------------------------------------------------------------
-def default_capture_dir() -> Path:
-    """$SYNSCOPE_CAPTURE_DIR, else $XDG_CACHE_HOME/synscope/captures (~/.cache/...)."""
-    env = os.environ.get("SYNSCOPE_CAPTURE_DIR")
-    if env:
-        return Path(env)
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "synscope" / "captures"
-
-
-def _private_dir(path: Path, enforce: bool) -> Path:
-    """Create ``path`` 0700; if ``enforce``, refuse one we don't own and tighten its mode."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = os.lstat(path)
-    except OSError as exc:
-        raise CaptureError(f"cannot create the capture directory {path}: {exc.strerror}") from None
-    if not os.path.isdir(path) or os.path.islink(path):
-        raise CaptureError(f"{path} is not a directory")
-    if enforce:
-        if st.st_uid != os.geteuid():
-            raise CaptureError(f"capture directory {path} belongs to uid {st.st_uid}, not us: refusing to write there")
-        if st.st_mode & 0o077:
-            os.chmod(path, 0o700)
-    return path
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:60] or "ns"
-
-
-def ring_files(base: str, count: int) -> list[str]:
-    """The file names tcpdump ``-C -W count -w base`` writes: base itself when count is 1."""
-    if count <= 1:
-        return [base]
-    width = len(str(count - 1))
-    return [f"{base}{i:0{width}d}" for i in range(count)]
-
-
-# -- decoded lines ----------------------------------------------------------------------
-# tcpdump -e -nn prints the link-level header before the packet:
-#   any (LINUX_SLL2): "TS lo    In  ifindex 1 00:00:00:00:00:00 ethertype IPv4 (0x0800), length 80: 127.0.0.1.1 > ..."
-#   Ethernet:         "TS aa:..:01 > bb:..:02, ethertype IPv4 (0x0800), length 74: 198.51.100.2.1 > ..."
-_LINK = re.compile(r"^(?P<ts>\S+) (?P<pre>.*?)ethertype (?P<et>\S+) \(0x[0-9a-fA-F]+\), length (?P<len>\d+): (?P<rest>.*)$")
-_SLL2_PRE = re.compile(r"^(?P<dev>\S+\s+\S+\s+)ifindex \d+ ")
-_ETHERTYPE = {"IPv4": "IP", "IPv6": "IP6"}
-
-
-def decode_line(raw: str) -> tuple[str, int | None]:
-    """A ``tcpdump -e -nn`` line -> (the line ``tcpdump -nn`` would print, frame bytes or None)."""
-    m = _LINK.match(raw)
-    if m is None:
-        return raw, None
-    dev = _SLL2_PRE.match(m["pre"])
-    head = f"{m['ts']} {dev['dev'] if dev else ''}"
-    return f"{head}{_ETHERTYPE.get(m['et'], m['et'])} {m['rest']}", int(m["len"])
-
-
-# -- a capture --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CaptureSpec:
     """What to capture. ``filter`` is passed to tcpdump as one argv element, untouched."""
@@ -378,7 +78,7 @@ class CaptureSpec:
             raise CaptureError(f"file count must be 1..{MAX_FILE_COUNT}, not {self.file_count}")
         if not self.filter.strip():
             raise CaptureError("empty filter: choose a preset or type a BPF filter")
-        _check_interface(self.interface)
+        check_interface(self.interface)
         return self
 
     @property
@@ -525,7 +225,7 @@ class CaptureManager:
         if self._closed:
             raise CaptureError("the capture manager is closed")
         spec = spec.validated()
-        _require_root()
+        require_root()
         exe = find_tcpdump()
         if check:
             check_filter(spec.ns, spec.filter, spec.interface)
@@ -538,11 +238,11 @@ class CaptureManager:
             if not os.path.isdir(parent):
                 raise CaptureError(f"cannot write {path}: {parent} is not a directory")
         else:
-            directory = _private_dir(self.directory, enforce=not self._explicit_dir)
+            directory = private_dir(self.directory, enforce=not self._explicit_dir)
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            path = str(directory / f"{_safe_name(spec.ns.name)}-{stamp}-{cid}.pcap")
+            path = str(directory / f"{safe_name(spec.ns.name)}-{stamp}-{cid}.pcap")
         argv = [
-            "tcpdump", "-i", _check_interface(spec.interface), "-e", "-nn", "-l", "-U", "--print", "-Z", "root",
+            "tcpdump", "-i", check_interface(spec.interface), "-e", "-nn", "-l", "-U", "--print", "-Z", "root",
             "-C", str(spec.file_mb), "-W", str(spec.file_count), "-w", path, "--", spec.filter,
         ]  # fmt: skip
         fd = open_ns_fd(spec.ns)
@@ -747,7 +447,7 @@ class CaptureManager:
                 ns_inode=cap.spec.ns.inode,
                 filter=cap.spec.filter,
                 preset=cap.spec.preset,
-                interface=_check_interface(cap.spec.interface),
+                interface=check_interface(cap.spec.interface),
                 path=cap.path,
                 files=files,
                 file_mb=cap.spec.file_mb,
@@ -798,39 +498,3 @@ def _close_at_exit(ref: weakref.ref) -> None:
         manager.close()
 
 
-# -- interactive -----------------------------------------------------------------------
-def interactive_argv(ns_fd: int, filter_text: str, interface: str = "any") -> list[str]:
-    exe = find_tcpdump()
-    args = ["tcpdump", "-i", _check_interface(interface), "-nn", "-l", "-Z", "root"]
-    if filter_text.strip():
-        args += ["--", filter_text]
-    return shim_argv(ns_fd, exe, args)
-
-
-def run_interactive(ns: NetNS, filter_text: str, interface: str = "any") -> int:
-    """tcpdump in ``ns`` on this terminal until Ctrl+C; returns its exit status.
-
-    tcpdump stays in our process group, the terminal's foreground, so Ctrl+C reaches it;
-    we ignore SIGINT meanwhile (main thread only) so that same Ctrl+C does not end us.
-    """
-    _require_root()
-    fd = open_ns_fd(ns)
-    try:
-        argv = interactive_argv(fd, filter_text, interface)
-        main = threading.current_thread() is threading.main_thread()
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-        try:
-            return subprocess.run(argv, pass_fds=(fd,)).returncode
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, old)
-    finally:
-        os.close(fd)
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n} B"
