@@ -11,7 +11,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-__all__ = ["MAX_INTERVAL", "seconds", "whole_number"]
+__all__ = ["MAX_INTERVAL", "duration", "seconds", "whole_number"]
 
 MAX_INTERVAL = 24 * 3600.0  # a sampling interval or diagnosis window of more than a day is a typo
 
@@ -51,4 +51,26 @@ def whole_number(maximum: int) -> Callable[[str], int]:
         return n
 
     parse.__name__ = "whole number"
+    return parse
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(maximum: float) -> Callable[[str], float]:
+    """A type: ``30s``, ``5m``, ``1h`` or plain seconds, more than 0 and at most ``maximum``."""
+    plain = seconds(maximum)
+
+    def parse(text: str) -> float:
+        t = text.strip().lower()
+        unit = _UNITS.get(t[-1:]) if t else None
+        if unit is None:
+            return plain(t)
+        try:
+            n = float(t[:-1])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a duration such as 30s, 5m or 1h, not {text!r}") from None
+        return plain(repr(n * unit))
+
+    parse.__name__ = "duration"
     return parse
