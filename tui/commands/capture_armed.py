@@ -1,7 +1,7 @@
 """``synscope capture NS --when EXPR``: the headless armed capture.
 
-The tick is this namespace's alone: a :class:`~tui.core.sampler.Sampler` of it, read every
-``--interval``, and each tick's values go to :meth:`CaptureManager.observe` — the method the
+The tick is this namespace's alone (:class:`~tui.core.capture.ticker.NamespaceTicker`, every
+``--interval``): each tick's values go to :meth:`CaptureManager.observe` — the method the
 TUI's sampling tick calls, so both decide triggers and write windows with the same code.
 stderr says what happens (armed, each trigger and its deltas, each saved window); stdout
 gets the path of each saved pcap, one a line, as it is saved.
@@ -16,7 +16,7 @@ import threading
 import time
 
 from tui.core.capture import CaptureError, CaptureManager, CaptureSpec
-from tui.core.sampler import Sampler
+from tui.core.capture.ticker import NamespaceTicker
 from widgets.formatting import human_bytes
 
 __all__ = ["run_armed"]
@@ -33,8 +33,7 @@ def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSp
         stop.set()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
-    # conntrack read every tick: a --when on a Conntrack counter must see each tick's growth
-    sampler = Sampler(conntrack_recheck=1)
+    ticker = NamespaceTicker(ns, manager)
     try:
         try:
             cid = manager.start(spec)
@@ -45,7 +44,6 @@ def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSp
         print(f"synscope: armed in {ns.name} ({ns.label}), tcpdump pid {st.pid}", file=err)
         print(f"synscope: filter ({spec.preset}): {spec.filter}", file=err)
         print(f"synscope: {st.when}; {st.bounds_text}; every {args.interval:g} s; Ctrl+C stops", file=err, flush=True)
-        sampler.set_namespaces([ns])
         seen, saved = 0, 0
         announced = False
         next_tick = time.monotonic()
@@ -57,13 +55,12 @@ def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSp
                 now = time.monotonic()
                 if now >= next_tick:
                     next_tick = max(next_tick + args.interval, now)  # a slow tick is skipped, not queued
-                    result = sampler.sample()
+                    result = ticker.tick()
                     if result.dropped:
                         for note in result.notes:
                             print(f"synscope: {note}", file=err)
                         manager.stop(cid, reason="the namespace vanished")
                         break
-                    manager.observe(result.time, _values_in(sampler))
                 seen = _print_events(manager, cid, seen)
                 saved = _print_saved(manager, cid, saved)
                 stop.wait(min(0.1, max(0.0, next_tick - time.monotonic())))
@@ -90,18 +87,10 @@ def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSp
             return 128 + caught[0]
         return 0
     finally:
-        sampler.close()
+        ticker.close()
         manager.close()
         for s, h in old.items():
             signal.signal(s, h)
-
-
-def _values_in(sampler: Sampler):  # type: ignore[no-untyped-def]
-    def values_of(inode: int) -> dict[str, int] | None:
-        h = sampler.history.get(inode)
-        return h.values() if h is not None else None
-
-    return values_of
 
 
 def _print_events(manager: CaptureManager, cid: int, seen: int) -> int:
