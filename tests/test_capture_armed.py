@@ -379,3 +379,72 @@ def test_a_window_past_the_disk_bound_is_cut_there_and_the_capture_ends(lab, tmp
     finally:
         mgr.close()
         kill_leftover(pid)
+
+
+# -- the form and the pane ----------------------------------------------------------------------
+async def test_the_form_arms_on_a_counter_and_the_list_shows_armed_triggered_saved(lab, tmp_path):
+    """The form's "start": a typo in the counter is refused with the known names; armed, the
+    list says so; a real overflow's tick (the ticker stands in for the app's sampling tick,
+    which calls the same observe) shows "triggered" with its deltas, then "saved"."""
+    _need_tcpdump()
+    from test_capture_screen import Host, text_of, until
+    from textual.widgets import Input, Select, Static
+
+    from tui.screens.capture import CaptureForm, CaptureScreen
+    from widgets.capture_list import CaptureList
+    from widgets.capture_summary import CaptureSummary
+
+    srv, cli = pair(lab)
+    ns = netns(srv)
+    mgr = CaptureManager(directory=tmp_path / "caps")
+    ticking = None
+    try:
+        app = Host(ns, mgr)
+        async with app.run_test(size=(100, 40)) as pilot:
+            assert await until(pilot, lambda: isinstance(app.screen, CaptureForm))
+            form = app.screen
+            form.query_one("#start", Select).value = "counter"
+            await pilot.pause()
+            assert form.has_class("-armed") and form.query_one("#duration", Input).value == "3600"
+            form.query_one("#counter", Input).value = "TcpExt.ListenDrop"
+            form.query_one("#before", Input).value = "2"
+            form.query_one("#after", Input).value = "2"
+            form.query_one("#max-triggers", Input).value = "1"
+            await pilot.pause()
+            form.action_start()
+            await pilot.pause()
+            err = text_of(form.query_one("#error", Static))
+            assert "did you mean TcpExt.ListenDrops" in err and "known counters" in err, err
+            assert mgr.ids() == []
+            form.query_one("#counter", Input).value = "TcpExt.ListenDrops"
+            await pilot.pause()
+            assert "when TcpExt.ListenDrops grows by ≥1 in one tick" in text_of(form.query_one("#preview", Static))
+            form.action_start()
+            assert await until(pilot, lambda: isinstance(app.screen, CaptureScreen)), text_of(form.query_one("#error", Static))
+            cid = mgr.ids()[0]
+            spec = mgr.spec(cid)
+            assert spec.when is not None and (spec.before, spec.after, spec.max_triggers, spec.duration) == (2, 2, 1, 3600)
+            ticking = Ticking(ns, mgr)
+            lst = app.screen.query_one(CaptureList)
+
+            def cell(col: str) -> str:
+                try:
+                    return str(lst.get_cell(str(cid), col))
+                except Exception:  # the row is added on the pane's next refresh
+                    return ""
+
+            assert await until(pilot, lambda: cell("state") == "armed"), cell("state")
+            assert "TcpExt.ListenDrops>=1 0/1" in cell("filter")
+            await pilot.pause(2.5)  # the ring fills for `before`
+            listen_overflow(lab, srv, cli, SRV, port=8080, n=20, hold=2.0, server_life=10)
+            assert await until(pilot, lambda: cell("state") == "triggered", steps=100), cell("state")
+            assert "ListenDrops +" in cell("filter") and "1/1" in cell("filter"), cell("filter")
+            assert await until(pilot, lambda: cell("state") == "saved", steps=200), (cell("state"), mgr.status(cid))
+            summary = text_of(app.screen.query_one(CaptureSummary))
+            assert "trigger 1 " in summary and "TcpExt.ListenDrops +" in summary and "→ saved " in summary, summary
+            st = mgr.status(cid)
+            assert st.files == (st.triggers[0].path,) and pcap_times(st.files[0])
+    finally:
+        if ticking is not None:
+            ticking.close()
+        mgr.close()
