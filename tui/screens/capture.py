@@ -68,7 +68,7 @@ START_WAIT = 5.0  # seconds the form waits for tcpdump to say it listens (or to 
 STARTS = (
     ("now", "now"),
     ("when SYN trouble moves here", "syn"),
-    ("when a counter I pick grows by ≥ N in one tick", "counter"),
+    ("when a counter I pick grows by ≥ N", "counter"),
 )
 
 
@@ -130,11 +130,13 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
     CaptureForm #port { width: 12; }
     CaptureForm #iface { width: 16; }
     CaptureForm #duration { width: 10; }
-    CaptureForm #start { width: 52; }
+    CaptureForm #start { width: 46; }
+    CaptureForm.-short OptionList { max-height: 6; }
+    CaptureForm.-short.-armed OptionList { max-height: 4; }
     CaptureForm #counter { width: 26; }
     CaptureForm #at-least, CaptureForm #before, CaptureForm #after, CaptureForm #max-triggers { width: 8; }
-    CaptureForm #armed-row { display: none; }
-    CaptureForm.-armed #armed-row { display: block; }
+    CaptureForm #armed-row, CaptureForm .armed-only { display: none; }
+    CaptureForm.-armed #armed-row, CaptureForm.-armed .armed-only { display: block; }
     CaptureForm #preview, CaptureForm #where { color: $text-muted; }
     CaptureForm #error { color: $error; }
     """
@@ -162,13 +164,14 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
                 yield Input(placeholder="8080", id="port", type="integer", max_length=5)
                 yield Label("interface")
                 yield Input(value="any", id="iface", max_length=15)
-                yield Label("seconds")
+                yield Label("seconds", id="duration-label")
                 yield Input(value=f"{DEFAULT_DURATION:g}", id="duration", type="number", max_length=6)
             with Horizontal():
                 yield Label("start")
                 yield Select(STARTS, value="now", allow_blank=False, id="start")
-                yield Label("max")
-                yield Input(value=str(DEFAULT_MAX_TRIGGERS), id="max-triggers", type="integer", max_length=3)
+                yield Label("max", classes="armed-only")
+                yield Input(value=str(DEFAULT_MAX_TRIGGERS), id="max-triggers", type="integer", max_length=3,
+                            classes="armed-only")
             with Horizontal(id="armed-row"):
                 yield Label("counter")
                 yield Input(placeholder="TcpExt.ListenDrops", id="counter", max_length=40)
@@ -202,8 +205,7 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
     def _where(self) -> Text:
         if self.start_mode != "now":
             limit = DEFAULT_FILE_COUNT * DEFAULT_FILE_MB
-            return Text(f"keeps packets in memory until a trigger, then writes {self.manager.directory}/…-triggerN.pcap; "
-                        f"ring and windows ≤ {limit} MB; files 0600; seconds: disarms after")
+            return Text(f"ring in memory; a trigger writes …-triggerN.pcap (0600); ≤ {limit} MB in all")
         first = ring_files(str(self.manager.directory / "….pcap"), DEFAULT_FILE_COUNT)[0]
         return Text(f"writes {first} …: ring of {DEFAULT_FILE_COUNT} × {DEFAULT_FILE_MB} MB, oldest overwritten; files 0600")
 
@@ -220,6 +222,7 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
         armed = self.start_mode != "now"
         self.set_class(armed, "-armed")
         self.query_one("#counter", Input).disabled = self.start_mode != "counter"
+        self.query_one("#duration-label", Label).update("disarm after s" if armed else "seconds")
         duration = self.query_one("#duration", Input)
         # the field's default follows the mode: an armed capture waits an hour by default
         if armed and duration.value == f"{DEFAULT_DURATION:g}":
@@ -229,7 +232,12 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
         self.query_one("#where", Static).update(self._where())
         self._update_preview()
 
+    def on_resize(self) -> None:
+        # below 30 lines the preset list scrolls so the start row (and the armed row) fit
+        self.set_class(self.app.size.height < 30, "-short")
+
     def on_mount(self) -> None:
+        self.on_resize()
         self.query_one(OptionList).highlighted = 0
         self.query_one(OptionList).focus()
         self._update_preview()
