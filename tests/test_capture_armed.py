@@ -448,3 +448,47 @@ async def test_the_form_arms_on_a_counter_and_the_list_shows_armed_triggered_sav
         if ticking is not None:
             ticking.close()
         mgr.close()
+
+
+async def test_the_apps_own_tick_fires_an_armed_capture_across_screens(lab, tmp_path, monkeypatch):
+    """The real app on LiveSource: a capture armed in it is checked by the app's sampling
+    tick (nothing else ticks here), while the user goes to the capture pane, the help and
+    back; the overflow's tick fires it, the window is saved, and closing the app stops all."""
+    _need_tcpdump()
+    from tui.app import SynscopeApp
+    from tui.screens.capture import CaptureScreen
+    from tui.source import LiveSource
+
+    monkeypatch.setenv("SYNSCOPE_CAPTURE_DIR", str(tmp_path / "caps"))
+    srv, cli = pair(lab)
+    ns = netns(srv)
+    source = LiveSource(interval=0.5)
+    app = SynscopeApp(source, ns_filter=srv, autotick=True)
+    pids: list[int] = []
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            cid = app.captures.start(CaptureSpec(ns, "tcp", when=parse_when("TcpExt.ListenDrops>=1"), before=2,
+                                                 after=2, max_triggers=1, duration=120))
+            assert app.captures.wait_listening(cid, 10)
+            pids = app.captures.pids()
+            await pilot.press("T")  # the capture pane
+            assert isinstance(app.screen, CaptureScreen)
+            await pilot.press("escape", "question_mark")  # back, then the help
+            await pilot.pause(2.5)
+            listen_overflow(lab, srv, cli, SRV, port=8080, n=20, hold=2.0, server_life=10)
+            for _ in range(200):  # bounded: 200 × 0.05 s
+                if app.captures.status(cid).triggers:
+                    break
+                await pilot.pause(0.05)
+            st = app.captures.status(cid)
+            assert st.triggers and st.triggers[0].deltas.get("TcpExt.ListenDrops", 0) >= 1, st
+            await pilot.press("escape", "T")
+            for _ in range(200):
+                if app.captures.wait_done(cid, 0):
+                    break
+                await pilot.pause(0.05)
+            st = app.captures.status(cid)
+            assert st.state == "saved" and pcap_times(st.files[0]), st
+    finally:
+        source.close()
+    assert pids and not any(tcpdump_alive(p) for p in pids)
