@@ -101,6 +101,7 @@ class _Window:
         self.notes: list[str] = []
         self.fd: int | None = None
         self.next_seq = 0  # the first ring record not yet looked at for this window
+        self.lost = False  # the byte bound pushed some of its packets out before they were written
 
     def frozen(self) -> TriggerWindow:
         return TriggerWindow(self.number, self.fired_at, dict(self.deltas), self.path, self.start, self.end, self.state,
@@ -159,13 +160,19 @@ class Armed:
             self.ring.append((self.seq, ts, record))
             self.ring_bytes += len(record)
             keep_from = ts - self.before - RING_SLACK
-            while self.ring and (self.ring_bytes > self.ring_bound or self.ring[0][1] < keep_from):
-                seq, old_ts, old = self.ring.popleft()
+            w = self.active
+            while self.ring:
+                seq, old_ts, old = self.ring[0]
+                over = self.ring_bytes > self.ring_bound
+                # by age only what no open window still has to write
+                if not over and (old_ts >= keep_from or (w is not None and seq >= w.next_seq)):
+                    break
+                self.ring.popleft()
                 self.ring_bytes -= len(old)
-                if old_ts >= keep_from:  # pushed out by the byte bound, not by age
+                if over and old_ts >= keep_from:  # pushed out by the byte bound, not by age
                     self.lost_until = max(self.lost_until, old_ts)
-                    w = self.active
-                    if w is not None and seq >= w.next_seq and w.start <= old_ts <= w.end:
+                    if w is not None and seq >= w.next_seq and w.start <= old_ts <= w.end and not w.lost:
+                        w.lost = True
                         w.notes.append("packets lost: the ring's byte bound was passed before they were written")
 
     def listening(self, t: float) -> None:

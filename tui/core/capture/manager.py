@@ -1,9 +1,13 @@
 """The capture manager: starts tcpdumps, watches them, stops them; what a capture is and reports.
 
 Every tcpdump is forked by one long-lived spawner thread (``PR_SET_PDEATHSIG`` follows the
-forking *thread*); three threads per capture read its stdout (decoded lines, exact bytes),
-its stderr (listening, counts, errors) and wait for its end (the duration bound). The UI
-and the headless command read :class:`CaptureStatus` snapshots, never the live object.
+forking *thread*); three threads per capture read its stdout (decoded lines, exact bytes;
+for an armed capture, its pcap stream into the ring of :mod:`.armed`), its stderr
+(listening, counts, errors) and wait for its end (the duration bound; for an armed capture
+also writing and closing its windows). The tick of the caller — the TUI's sampling, the
+headless :class:`~.ticker.NamespaceTicker` — hands armed captures their namespace's values
+through :meth:`CaptureManager.observe`. The UI and the headless command read
+:class:`CaptureStatus` snapshots, never the live object.
 """
 
 from __future__ import annotations
