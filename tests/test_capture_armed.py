@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from nethelpers import listen_overflow, require, wait_for
 from test_capture import (
-    APP_SCRIPT,
     _cli_env,
     _default_signals,
     _need_tcpdump,
@@ -291,29 +290,53 @@ def test_signal_to_an_armed_synscope_capture_leaves_no_tcpdump(lab, tmp_path, si
         kill_leftover(pid)
 
 
-ARMED_APP_SCRIPT = APP_SCRIPT.replace(
-    'cid = self.mgr.start(CaptureSpec(ns, "tcp", duration=120))',
-    'cid = self.mgr.start(CaptureSpec(ns, "tcp", duration=120, when=parse_when("syn"), before=3, after=3))',
-).replace("from tui.core.capture import CaptureManager, CaptureSpec",
-          "from tui.core.capture import CaptureManager, CaptureSpec, parse_when")
+ARMED_APP_SCRIPT = """
+import os, sys
+import tui.app
+from tui.app import SynscopeApp
+from tui.core.capture import CaptureSpec, parse_when
+from tui.core.namespaces import NetNS, ns_inode_of_path
+from tui.source import LiveSource
+
+name, status = sys.argv[1:3]
+path = "/run/netns/" + name
+ns = NetNS(ns_inode_of_path(path), "netns", name, path=path)
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "SIGKILL", "ctrl+q"])
-def test_a_textual_app_with_an_armed_capture_leaves_no_tcpdump(lab, tmp_path, how):
-    """The app of test_capture's no-orphan test, its capture armed; quit (ctrl+q: Textual's
-    quit, the key q calls), TERM, HUP, KILL."""
+class ArmedApp(SynscopeApp):
+    # synscope's own app, the live node, a capture armed in it from a worker thread (as the
+    # form does); SynscopeApp's own on_mount (TERM and HUP handlers) runs as well
+    CSS_PATH = os.path.join(os.path.dirname(tui.app.__file__), "app.tcss")  # relative paths follow the subclass
+
+    def on_mount(self):
+        self.run_worker(self.arm, thread=True)
+
+    def arm(self):
+        cid = self.captures.start(CaptureSpec(ns, "tcp", duration=120, when=parse_when("syn"), before=3, after=3))
+        self.captures.wait_listening(cid)
+        with open(status + ".tmp", "w") as f:
+            f.write(str(self.captures.pids()[0]))
+        os.rename(status + ".tmp", status)
+
+
+sys.exit(ArmedApp(LiveSource(interval=1.0, in_background=True), ns_filter=name).run() or 0)
+"""
+
+
+@pytest.mark.parametrize("how", ["q", "SIGTERM", "SIGHUP", "SIGKILL"])
+def test_synscope_with_an_armed_capture_leaves_no_tcpdump(lab, tmp_path, how):
+    """synscope's app on a pty, on the live node, its capture armed: q, TERM, HUP, KILL."""
     _need_tcpdump()
     import fcntl
     import pty
     import struct
     import termios
 
-    assert "parse_when" in ARMED_APP_SCRIPT and "when=" in ARMED_APP_SCRIPT
     ns = lab.add("aapp")
     status = tmp_path / "pid"
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    p = subprocess.Popen([sys.executable, "-c", ARMED_APP_SCRIPT, ns, str(tmp_path / "out"), str(status)],
+    p = subprocess.Popen([sys.executable, "-c", ARMED_APP_SCRIPT, ns, str(status)],
                          stdin=slave, stdout=slave, stderr=slave, env=_cli_env(tmp_path), start_new_session=True,
                          preexec_fn=_default_signals)
     os.close(slave)
@@ -330,15 +353,17 @@ def test_a_textual_app_with_an_armed_capture_leaves_no_tcpdump(lab, tmp_path, ho
     reader.start()
     pid = 0
     try:
-        assert wait_for(status.exists, timeout=30), "the app did not arm its capture"
+        assert wait_for(status.exists, timeout=40), "the app did not arm its capture"
         pid = int(status.read_text())
         assert tcpdump_alive(pid)
-        if how == "ctrl+q":
-            os.write(master, b"\x11")
+        if how == "q":
+            os.write(master, b"q")  # synscope's quit key, typed on the terminal
         else:
             os.kill(p.pid, getattr(signal, how))
-        p.wait(timeout=30)
-        assert wait_for(lambda: not tcpdump_alive(pid), timeout=10), f"tcpdump {pid} outlived the app ({how})"
+        rc = p.wait(timeout=30)
+        assert wait_for(lambda: not tcpdump_alive(pid), timeout=10), f"tcpdump {pid} outlived synscope ({how})"
+        want = {"q": 0, "SIGKILL": -signal.SIGKILL}.get(how, 128 + getattr(signal, how, 0))
+        assert rc == want, (how, rc)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
