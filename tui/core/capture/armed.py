@@ -249,6 +249,8 @@ class Armed:
                     self.finished = "disk bound reached"
                 elif ending and now < w.end:
                     w.notes.append(f"cut short at {now - w.fired_at:.1f} s after the trigger: {ending}")
+                if not w.packets and not cut:
+                    w.notes.append("no packet matched the filter in the window")
                 w.state = "cut" if cut else "saved"
                 w.saved_at = now
                 self.active = None

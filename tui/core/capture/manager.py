@@ -565,7 +565,7 @@ class CaptureManager:
             else:
                 # a stop asked after tcpdump had already failed does not make it a success
                 state = "done" if cap.ended_well() else "failed"
-                if state == "done" and any(w.state != "collecting" and w.packets for w in windows):
+                if state == "done" and any(w.state != "collecting" for w in windows):
                     state = "saved"
             extra = {} if armed is None else {
                 "when": armed.trigger.title, "when_text": armed.trigger.text, "before": armed.before,
