@@ -40,6 +40,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -114,9 +115,7 @@ class Armed:
     reader calls :meth:`push`, the tick :meth:`observe`, the watcher :meth:`service`."""
 
     def __init__(self, trigger: Trigger, *, before: float, after: float, max_triggers: int, base: str,
-                 limit_bytes: int, clock=None) -> None:  # type: ignore[no-untyped-def]
-        import time
-
+                 limit_bytes: int) -> None:
         self.trigger = trigger
         self.before = before
         self.after = after
@@ -125,7 +124,6 @@ class Armed:
         self.limit_bytes = limit_bytes
         self.ring_bound = min(RING_MAX_BYTES, limit_bytes // (max_triggers + 1))
         self.window_budget = limit_bytes - self.ring_bound
-        self.clock = clock or time.time
         self.lock = threading.Lock()
         self.header: bytes | None = None
         self._order = "<"
@@ -271,8 +269,6 @@ class Armed:
             self.disk_used += len(data)
 
     def _say(self, t: float, text: str) -> None:
-        import time
-
         self.events.append(f"{time.strftime('%H:%M:%S', time.localtime(t))} {text}")
         self.event_count += 1
 
