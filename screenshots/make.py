@@ -36,7 +36,19 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("capture-form-80x24", (80, 24), ("t",)),
     ("sockets-80x24", (80, 24), ("l",)),
     ("sockets-200x60", (200, 60), ("l",)),
+    ("capture-form-armed-80x24", (80, 24), ("t",)),
 ]
+# after the keys: put the form in a state no key sequence reaches plainly
+AFTER_KEYS = {
+    "capture-form-armed-80x24": lambda app: _arm_form(app),
+}
+
+
+def _arm_form(app: SynscopeApp) -> None:
+    from textual.widgets import Input, Select
+
+    app.screen.query_one("#start", Select).value = "counter"
+    app.screen.query_one("#counter", Input).value = "TcpExt.ListenDrops"
 
 # the sockets shots also show the node's conntrack losing the SNAT race (the host row's C)
 SOURCE_OPTIONS: dict[str, dict[str, bool]] = {
@@ -53,6 +65,11 @@ async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path
             await pilot.pause()
         for key in keys:
             await pilot.press(key)
+            for _ in range(2):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+        if name in AFTER_KEYS:
+            AFTER_KEYS[name](app)
             for _ in range(2):
                 await app.workers.wait_for_complete()
                 await pilot.pause()

@@ -171,6 +171,9 @@ class SynscopeApp(App[int]):
         except Exception as exc:  # the screen says what failed; the app keeps running
             self.post_message(SampleFailed(f"{type(exc).__name__}: {exc}", time.monotonic() - start))
             return
+        captures = self._captures
+        if captures is not None and frame.sampled and captures.armed_count():
+            captures.observe(frame.time, self.source.values)  # armed captures check this tick's counters
         try:
             detail = compute_detail(self.source, request)
         except Exception as exc:  # the table still gets its frame

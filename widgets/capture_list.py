@@ -12,14 +12,29 @@ from textual.widgets import DataTable
 from tui.core.capture import CaptureStatus
 from widgets.formatting import human_bytes
 
-__all__ = ["CaptureList", "state_text"]
+__all__ = ["CaptureList", "state_text", "trigger_text"]
 
-_STATE_STYLE = {"running": "bold green", "stopping": "yellow", "done": "dim", "failed": "bold red"}
+_STATE_STYLE = {"running": "bold green", "stopping": "yellow", "done": "dim", "failed": "bold red",
+                "armed": "bold cyan", "triggered": "bold magenta", "saved": "bold"}
 
 
 def state_text(st: CaptureStatus) -> Text:
-    word = st.state if st.state != "running" or st.listening else "starting"
+    word = st.state if st.state not in ("running", "armed") or st.listening else "starting"
     return Text(word, style=_STATE_STYLE.get(st.state, ""))
+
+
+def trigger_text(st: CaptureStatus, clock=None) -> Text:  # type: ignore[no-untyped-def]
+    """An armed capture's last column: its trigger, then each trigger's time and deltas."""
+    import time
+
+    clock = clock or (lambda t: time.strftime("%H:%M:%S", time.localtime(t)))
+    text = Text(st.when_text, style="cyan")
+    text.append(f" {len(st.triggers)}/{st.max_triggers}", style="dim")
+    for t in st.triggers[-2:]:
+        deltas = ", ".join(f"{k.split('.', 1)[-1]} +{d}" for k, d in sorted(t.deltas.items(), key=lambda kv: -kv[1]))
+        text.append(f"  {clock(t.fired_at)} ", style="bold")
+        text.append(deltas, style="bold red")
+    return text
 
 
 class CaptureList(DataTable):
@@ -52,7 +67,7 @@ class CaptureList(DataTable):
         self.add_column("pkts", key="packets", width=7)
         self.add_column("bytes", key="bytes", width=9)
         self.add_column("time", key="time", width=6)
-        self.add_column("filter", key="filter")
+        self.add_column("filter (armed: trigger, fired)", key="filter")
 
     @property
     def selected_id(self) -> int | None:
@@ -87,7 +102,7 @@ class CaptureList(DataTable):
             str(st.packets),
             human_bytes(st.bytes),
             f"{st.elapsed:.0f}s",
-            st.preset if st.preset != "custom" else st.filter,
+            trigger_text(st) if st.armed else (st.preset if st.preset != "custom" else st.filter),
         )
 
     @on(DataTable.RowHighlighted)

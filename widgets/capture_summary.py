@@ -18,7 +18,11 @@ def summary_text(st: CaptureStatus | None, syn: dict[str, int]) -> Text:
     t = Text()
     t.append(f"#{st.id} {st.ns_name}", style="bold")
     t.append(f"  net:[{st.ns_inode}]  ")
-    if st.running:
+    if st.running and st.armed:
+        word = st.state if st.listening else "starting"
+        t.append(word, style="bold magenta" if word == "triggered" else "bold cyan")
+        t.append(f" {st.elapsed:.0f} s of {st.duration:g} s")
+    elif st.running:
         t.append("capturing" if st.listening else "starting", style="bold green")
         t.append(f" {st.elapsed:.0f} s of {st.duration:g} s")
     else:
@@ -37,6 +41,8 @@ def summary_text(st: CaptureStatus | None, syn: dict[str, int]) -> Text:
     t.append(f"{st.files_text}\n")
     t.append("bounds ", style="dim")
     t.append(f"{st.bounds_text}\n")
+    if st.armed:
+        _armed_lines(t, st)
     t.append("counts ", style="dim")
     t.append(f"{st.packets} packets, {human_bytes(st.bytes)}", style="bold")
     t.append(f"; on disk {human_bytes(st.bytes_on_disk)} of at most {human_bytes(st.bound_bytes)}\n")
@@ -53,6 +59,30 @@ def summary_text(st: CaptureStatus | None, syn: dict[str, int]) -> Text:
         if tail:
             t.append("\n" + "; ".join(tail[-4:]), style="dim" if st.state != "failed" else "red")
     return t
+
+
+def _armed_lines(t: Text, st: CaptureStatus) -> None:
+    import time
+
+    def clock(ts: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts * 10) % 10}"
+
+    t.append("armed  ", style="dim")
+    t.append(st.when, style="bold cyan")
+    t.append(f"; ring {st.ring_packets} packets, {human_bytes(st.ring_bytes)} of {human_bytes(st.ring_bound)} in memory\n")
+    for w in st.triggers:
+        t.append(f"trigger {w.number} ", style="dim")
+        t.append(clock(w.fired_at), style="bold")
+        t.append(" " + ", ".join(f"{k} +{d}" for k, d in w.deltas.items()), style="bold red")
+        if w.more:
+            t.append(" (then " + ", ".join(f"+{d}" for d in w.more.values()) + ")", style="red")
+        t.append(f" → {w.state} {w.path} ({w.packets} packets")
+        if w.first_ts is not None and w.last_ts is not None:
+            t.append(f", {clock(w.first_ts)}–{clock(w.last_ts)}")
+        t.append(")")
+        if w.note:
+            t.append(f" {w.note}", style="yellow")
+        t.append("\n")
 
 
 class CaptureSummary(Static):

@@ -5,8 +5,11 @@ Both are built from plain data — the :class:`NetNS`, a :class:`CaptureManager`
 so the main app pushes them for the selected row and tests push them on a tiny App.
 
 * :class:`CaptureForm` (``t``): presets, one port, custom BPF, interface (default any),
-  duration. Enter starts; the filter is compiled by ``tcpdump -d`` in the namespace first
-  and a bad one shows tcpdump's own message. Ctrl+T runs tcpdump in the terminal instead.
+  duration, and when to start: now, when SYN trouble moves here, or when a counter picked
+  grows by at least N in one tick (an armed capture: before/after seconds, max triggers;
+  the app's sampling tick checks it, :meth:`CaptureManager.observe`). Enter starts; the
+  filter is compiled by ``tcpdump -d`` in the namespace first and a bad one shows
+  tcpdump's own message. Ctrl+T runs tcpdump in the terminal instead.
 * :class:`CaptureScreen`: every capture of the session (several namespaces at once), the
   selected one's file, bounds, counts, elapsed time, SYN-trouble deltas and live decoded
   lines. ``s`` stops it, ``i`` runs tcpdump interactively in its namespace, ``n`` starts
@@ -26,17 +29,22 @@ from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from tui.core.capture import (
+    DEFAULT_AFTER,
+    DEFAULT_BEFORE,
     DEFAULT_DURATION,
     DEFAULT_FILE_COUNT,
     DEFAULT_FILE_MB,
+    DEFAULT_MAX_TRIGGERS,
+    DEFAULT_UNTIL,
     PRESETS,
     CaptureError,
     CaptureManager,
     CaptureSpec,
+    parse_when,
     preflight,
     preset_filter,
     ring_files,
@@ -57,6 +65,12 @@ __all__ = ["CaptureForm", "CaptureScreen", "HistoryOf", "open_capture", "open_ca
 HistoryOf = Callable[[int], "NsHistory | dict[str, int] | None"]
 REFRESH = 0.25  # seconds between looks at the captures (cheap: counters and a few stats)
 START_WAIT = 5.0  # seconds the form waits for tcpdump to say it listens (or to fail) before showing the pane
+# the form's "start": now, or armed on the counters (the --when of `synscope capture`)
+STARTS = (
+    ("now", "now"),
+    ("when SYN trouble moves here", "syn"),
+    ("when a counter I pick grows by ≥ N", "counter"),
+)
 
 
 def _values_of(history_of: HistoryOf | None, inode: int) -> dict[str, int] | None:
@@ -117,6 +131,13 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
     CaptureForm #port { width: 12; }
     CaptureForm #iface { width: 16; }
     CaptureForm #duration { width: 10; }
+    CaptureForm #start { width: 46; }
+    CaptureForm.-short OptionList { max-height: 6; }
+    CaptureForm.-short.-armed OptionList { max-height: 4; }
+    CaptureForm #counter { width: 26; }
+    CaptureForm #at-least, CaptureForm #before, CaptureForm #after, CaptureForm #max-triggers { width: 8; }
+    CaptureForm #armed-row, CaptureForm .armed-only { display: none; }
+    CaptureForm.-armed #armed-row, CaptureForm.-armed .armed-only { display: block; }
     CaptureForm #preview, CaptureForm #where { color: $text-muted; }
     CaptureForm #error { color: $error; }
     """
@@ -144,8 +165,23 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
                 yield Input(placeholder="8080", id="port", type="integer", max_length=5)
                 yield Label("interface")
                 yield Input(value="any", id="iface", max_length=15)
-                yield Label("seconds")
+                yield Label("seconds", id="duration-label")
                 yield Input(value=f"{DEFAULT_DURATION:g}", id="duration", type="number", max_length=6)
+            with Horizontal():
+                yield Label("start")
+                yield Select(STARTS, value="now", allow_blank=False, id="start")
+                yield Label("max", classes="armed-only")
+                yield Input(value=str(DEFAULT_MAX_TRIGGERS), id="max-triggers", type="integer", max_length=3,
+                            classes="armed-only")
+            with Horizontal(id="armed-row"):
+                yield Label("counter")
+                yield Input(placeholder="TcpExt.ListenDrops", id="counter", max_length=40)
+                yield Label("≥")
+                yield Input(value="1", id="at-least", type="integer", max_length=9)
+                yield Label("before")
+                yield Input(value=f"{DEFAULT_BEFORE:g}", id="before", type="number", max_length=5)
+                yield Label("after")
+                yield Input(value=f"{DEFAULT_AFTER:g}", id="after", type="number", max_length=5)
             yield Input(placeholder="custom BPF filter, e.g. tcp port 443 and host 203.0.113.7", id="custom")
             yield Static(id="preview")
             yield Static(self._where(), id="where")
@@ -168,10 +204,41 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
         return text
 
     def _where(self) -> Text:
+        if self.start_mode != "now":
+            limit = DEFAULT_FILE_COUNT * DEFAULT_FILE_MB
+            return Text(f"ring in memory; a trigger writes …-triggerN.pcap (0600); ≤ {limit} MB in all")
         first = ring_files(str(self.manager.directory / "….pcap"), DEFAULT_FILE_COUNT)[0]
         return Text(f"writes {first} …: ring of {DEFAULT_FILE_COUNT} × {DEFAULT_FILE_MB} MB, oldest overwritten; files 0600")
 
+    @property
+    def start_mode(self) -> str:
+        try:
+            value = self.query_one("#start", Select).value
+        except Exception:  # before compose
+            return "now"
+        return value if isinstance(value, str) else "now"
+
+    @on(Select.Changed, "#start")
+    def _start_changed(self, event: Select.Changed) -> None:
+        armed = self.start_mode != "now"
+        self.set_class(armed, "-armed")
+        self.query_one("#counter", Input).disabled = self.start_mode != "counter"
+        self.query_one("#duration-label", Label).update("disarm after s" if armed else "seconds")
+        duration = self.query_one("#duration", Input)
+        # the field's default follows the mode: an armed capture waits an hour by default
+        if armed and duration.value == f"{DEFAULT_DURATION:g}":
+            duration.value = f"{DEFAULT_UNTIL:g}"
+        elif not armed and duration.value == f"{DEFAULT_UNTIL:g}":
+            duration.value = f"{DEFAULT_DURATION:g}"
+        self.query_one("#where", Static).update(self._where())
+        self._update_preview()
+
+    def on_resize(self) -> None:
+        # below 30 lines the preset list scrolls so the start row (and the armed row) fit
+        self.set_class(self.app.size.height < 30, "-short")
+
     def on_mount(self) -> None:
+        self.on_resize()
         self.query_one(OptionList).highlighted = 0
         self.query_one(OptionList).focus()
         self._update_preview()
@@ -209,6 +276,8 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
     def _update_preview(self) -> None:
         try:
             text = Text("BPF: ", style="dim") + Text(self.current_filter())
+            if self.start_mode != "now":
+                text = Text(self.armed_fields()["when"].title + "; ", style="bold") + text
         except CaptureError as exc:
             text = Text(str(exc), style="dim italic")
         self.query_one("#preview", Static).update(text)
@@ -228,6 +297,10 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
         # typing a port or a filter means "that one": follow it in the list
+        if event.input.id in ("counter", "at-least", "before", "after", "max-triggers", "duration", "iface"):
+            self._update_preview()
+            self.query_one("#error", Static).update("")
+            return
         target = {"port": "port", "custom": "custom"}.get(event.input.id or "")
         if target and event.value.strip():
             ol = self.query_one(OptionList)
@@ -242,14 +315,39 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
         self.action_start()
 
     # -- actions ------------------------------------------------------------------------------
-    def spec(self) -> CaptureSpec:
-        raw = self.query_one("#duration", Input).value.strip() or f"{DEFAULT_DURATION:g}"
+    def _number(self, field: str, what: str, default: float) -> float:
+        raw = self.query_one(f"#{field}", Input).value.strip() or f"{default:g}"
         try:
-            duration = float(raw)
+            return float(raw)
         except ValueError:
-            raise CaptureError(f"seconds must be a number, not {raw!r}") from None
+            raise CaptureError(f"{what} must be a number, not {raw!r}") from None
+
+    def armed_fields(self) -> dict:
+        """The CaptureSpec fields of an armed start; {} for "now". The counter is read as
+        ``--when COUNTER>=N`` is: strictly, a typo named with the known counters."""
+        mode = self.start_mode
+        if mode == "now":
+            return {}
+        if mode == "syn":
+            when = parse_when("syn")
+        else:
+            counter = self.query_one("#counter", Input).value.strip()
+            if not counter:
+                raise CaptureError("type the counter to watch, e.g. TcpExt.ListenDrops")
+            at_least = self.query_one("#at-least", Input).value.strip() or "1"
+            when = parse_when(f"{counter}>={at_least}")
+        k = self._number("max-triggers", "max", DEFAULT_MAX_TRIGGERS)
+        if k != int(k):
+            raise CaptureError(f"max must be a whole number, not {k:g}")
+        return {"when": when, "before": self._number("before", "before", DEFAULT_BEFORE),
+                "after": self._number("after", "after", DEFAULT_AFTER), "max_triggers": int(k)}
+
+    def spec(self) -> CaptureSpec:
+        armed = self.armed_fields()
+        duration = self._number("duration", "seconds", DEFAULT_UNTIL if armed else DEFAULT_DURATION)
         iface = self.query_one("#iface", Input).value.strip() or "any"
-        return CaptureSpec(self.ns, self.current_filter(), preset=self.preset, interface=iface, duration=duration).validated()
+        return CaptureSpec(self.ns, self.current_filter(), preset=self.preset, interface=iface, duration=duration,
+                           **armed).validated()
 
     def show_error(self, message: str) -> None:
         self.starting = False

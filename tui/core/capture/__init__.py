@@ -4,6 +4,8 @@ The package, one job a module: :mod:`.presets` (the BPF filters offered), :mod:`
 (the exec shim that enters the namespace, finding tcpdump, the filter check, the
 interactive run), :mod:`.files` (the private directory, the ring's file names),
 :mod:`.lines` (tcpdump's printed lines), :mod:`.manager` (the manager and its records),
+:mod:`.trigger` (what arms a capture: ``--when``), :mod:`.armed` (an armed capture's
+in-memory ring and the windows a trigger saves; its docstring says why it is built so),
 :mod:`.errors`. Callers import from here.
 
 How a capture is started, and why:
@@ -38,23 +40,32 @@ How a capture is started, and why:
 
 from __future__ import annotations
 
+from .armed import FLUSH_GRACE, RING_MAX_BYTES, TriggerWindow, window_path
 from .errors import CaptureError, FilterError, TcpdumpMissing
 from .files import default_capture_dir, ring_files
 from .lines import decode_line
 from .manager import (
+    DEFAULT_AFTER,
+    DEFAULT_BEFORE,
     DEFAULT_DURATION,
     DEFAULT_FILE_COUNT,
     DEFAULT_FILE_MB,
+    DEFAULT_MAX_TRIGGERS,
+    DEFAULT_UNTIL,
     KEEP_LINES,
+    MAX_AFTER,
+    MAX_BEFORE,
     MAX_DURATION,
     MAX_FILE_COUNT,
     MAX_FILE_MB,
+    MAX_TRIGGERS,
     SYN_TROUBLE_KEYS,
     CaptureManager,
     CaptureSpec,
     CaptureStatus,
     syn_trouble_deltas,
 )
+from .trigger import SYN_TRIGGER, Trigger, parse_when
 from .presets import PRESETS, Preset, listen_ports, preset_filter
 from .tcpdump import (
     INSTALL_HINT,
@@ -68,6 +79,20 @@ from .tcpdump import (
 )
 
 __all__ = [
+    "DEFAULT_AFTER",
+    "DEFAULT_BEFORE",
+    "DEFAULT_MAX_TRIGGERS",
+    "DEFAULT_UNTIL",
+    "FLUSH_GRACE",
+    "MAX_AFTER",
+    "MAX_BEFORE",
+    "MAX_TRIGGERS",
+    "RING_MAX_BYTES",
+    "SYN_TRIGGER",
+    "Trigger",
+    "TriggerWindow",
+    "parse_when",
+    "window_path",
     "DEFAULT_DURATION",
     "DEFAULT_FILE_COUNT",
     "DEFAULT_FILE_MB",

@@ -1,9 +1,13 @@
 """The capture manager: starts tcpdumps, watches them, stops them; what a capture is and reports.
 
 Every tcpdump is forked by one long-lived spawner thread (``PR_SET_PDEATHSIG`` follows the
-forking *thread*); three threads per capture read its stdout (decoded lines, exact bytes),
-its stderr (listening, counts, errors) and wait for its end (the duration bound). The UI
-and the headless command read :class:`CaptureStatus` snapshots, never the live object.
+forking *thread*); three threads per capture read its stdout (decoded lines, exact bytes;
+for an armed capture, its pcap stream into the ring of :mod:`.armed`), its stderr
+(listening, counts, errors) and wait for its end (the duration bound; for an armed capture
+also writing and closing its windows). The tick of the caller — the TUI's sampling, the
+headless :class:`~.ticker.NamespaceTicker` — hands armed captures their namespace's values
+through :meth:`CaptureManager.observe`. The UI and the headless command read
+:class:`CaptureStatus` snapshots, never the live object.
 """
 
 from __future__ import annotations
@@ -18,18 +22,28 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import Group, keys_in
+from .trigger import Trigger
 from ..namespaces import NetNS
 from .errors import CaptureError
 from .files import default_capture_dir, private_dir, ring_files, safe_name
+from .armed import SERVICE_EVERY, Armed, TriggerWindow, window_path
 from .lines import decode_line
 from .tcpdump import check_filter, check_interface, find_tcpdump, open_ns_fd, require_root, shim_argv
 
 __all__ = [
+    "DEFAULT_AFTER",
+    "DEFAULT_BEFORE",
+    "DEFAULT_MAX_TRIGGERS",
+    "DEFAULT_UNTIL",
+    "MAX_AFTER",
+    "MAX_BEFORE",
+    "MAX_TRIGGERS",
     "DEFAULT_DURATION",
     "DEFAULT_FILE_COUNT",
     "DEFAULT_FILE_MB",
@@ -54,6 +68,14 @@ KEEP_LINES = 2000  # decoded lines kept per capture for the pane
 STOP_GRACE = 3.0  # seconds tcpdump gets to flush after SIGTERM before SIGKILL
 READER_GRACE = 5.0  # seconds the pipe readers get to reach EOF once tcpdump has exited
 SYN_TROUBLE_KEYS: tuple[str, ...] = keys_in(Group.SYN)
+# an armed capture (CaptureSpec.when): its window and its bounds
+DEFAULT_BEFORE = 30.0  # seconds kept before the trigger tick
+DEFAULT_AFTER = 30.0  # seconds kept after it
+MAX_BEFORE = 600.0  # the ring is in memory: ten minutes before is the most it is asked to hold
+MAX_AFTER = 3600.0
+DEFAULT_MAX_TRIGGERS = 3
+MAX_TRIGGERS = 100
+DEFAULT_UNTIL = 3600.0  # an armed capture's time bound (its `duration`)
 
 
 @dataclass(frozen=True)
@@ -68,8 +90,21 @@ class CaptureSpec:
     file_mb: int = DEFAULT_FILE_MB
     file_count: int = DEFAULT_FILE_COUNT
     path: str | None = None  # explicit -w path; default: <directory>/<ns>-<time>-<id>.pcap
+    # armed: tcpdump keeps a ring in memory and a tick that fires `when` saves a window of
+    # `before` + `after` seconds around it, up to `max_triggers`; `duration` is --until
+    when: Trigger | None = None
+    before: float = DEFAULT_BEFORE
+    after: float = DEFAULT_AFTER
+    max_triggers: int = DEFAULT_MAX_TRIGGERS
 
     def validated(self) -> CaptureSpec:
+        if self.when is not None:
+            if not 0 < self.before <= MAX_BEFORE:
+                raise CaptureError(f"before must be more than 0 and at most {MAX_BEFORE:g} s, not {self.before:g}")
+            if not 0 < self.after <= MAX_AFTER:
+                raise CaptureError(f"after must be more than 0 and at most {MAX_AFTER:g} s, not {self.after:g}")
+            if not 1 <= self.max_triggers <= MAX_TRIGGERS:
+                raise CaptureError(f"max triggers must be 1..{MAX_TRIGGERS}, not {self.max_triggers}")
         if not 0 < self.duration <= MAX_DURATION:
             raise CaptureError(f"duration must be more than 0 and at most {MAX_DURATION:g} s, not {self.duration:g}")
         if not 1 <= self.file_mb <= MAX_FILE_MB:
@@ -111,10 +146,24 @@ class CaptureStatus:
     end_reason: str = ""
     exit_code: int | None = None
     messages: tuple[str, ...] = ()  # tcpdump's stderr (listening on..., packets captured..., errors)
+    # armed captures only ("" / () otherwise): the trigger, the window asked, its triggers
+    when: str = ""  # Trigger.title: "when TcpExt.ListenDrops grows by ≥1 in one tick"
+    when_text: str = ""  # Trigger.text, the --when that makes it
+    before: float = 0.0
+    after: float = 0.0
+    max_triggers: int = 0
+    triggers: tuple[TriggerWindow, ...] = ()
+    ring_packets: int = 0  # held in memory now, waiting for a trigger
+    ring_bytes: int = 0
+    ring_bound: int = 0
+
+    @property
+    def armed(self) -> bool:
+        return bool(self.when)
 
     @property
     def running(self) -> bool:
-        return self.state in ("running", "stopping")
+        return self.state in ("running", "stopping", "armed", "triggered")
 
     @property
     def bound_bytes(self) -> int:
@@ -122,11 +171,21 @@ class CaptureStatus:
 
     @property
     def files_text(self) -> str:
+        if self.armed:
+            saved = [t.path for t in self.triggers]
+            if not saved:
+                return f"none yet: a trigger saves {window_path(self.path, 1)}"
+            return saved[0] if len(saved) == 1 else f"{saved[0]} … {saved[-1]}"
         names = ring_files(self.path, self.file_count)
         return names[0] if len(names) == 1 else f"{names[0]} … {names[-1][len(self.path):]}"
 
     @property
     def bounds_text(self) -> str:
+        if self.armed:
+            k = self.max_triggers
+            return (f"{self.before:g} s before and {self.after:g} s after each trigger, up to {k} trigger{'s' if k != 1 else ''}; "
+                    f"ring in memory ≤ {self.ring_bound / 1e6:g} MB; ring and windows ≤ {self.bound_bytes / 1e6:g} MB; "
+                    f"disarms after {self.duration:g} s")
         ring = f"{self.file_count} file × {self.file_mb} MB" if self.file_count == 1 else (
             f"ring of {self.file_count} × {self.file_mb} MB files, oldest overwritten"
         )
@@ -175,10 +234,12 @@ class _Capture:
         self.listening_event = threading.Event()
         self.done_event = threading.Event()
         self.readers: tuple[threading.Thread, ...] = ()
+        self.armed: Armed | None = None  # set for a capture armed on a trigger (spec.when)
 
     def files_on_disk(self) -> tuple[tuple[str, ...], int]:
         files, on_disk = [], 0
-        for name in ring_files(self.path, self.spec.file_count):
+        names = self.armed.files() if self.armed is not None else ring_files(self.path, self.spec.file_count)
+        for name in names:
             try:
                 st = os.stat(name)
             except OSError:
@@ -241,21 +302,32 @@ class CaptureManager:
             directory = private_dir(self.directory, enforce=not self._explicit_dir)
             stamp = time.strftime("%Y%m%d-%H%M%S")
             path = str(directory / f"{safe_name(spec.ns.name)}-{stamp}-{cid}.pcap")
-        argv = [
-            "tcpdump", "-i", check_interface(spec.interface), "-e", "-nn", "-l", "-U", "--print", "-Z", "root",
-            "-C", str(spec.file_mb), "-W", str(spec.file_count), "-w", path, "--", spec.filter,
-        ]  # fmt: skip
+        if spec.when is None:
+            argv = [
+                "tcpdump", "-i", check_interface(spec.interface), "-e", "-nn", "-l", "-U", "--print", "-Z", "root",
+                "-C", str(spec.file_mb), "-W", str(spec.file_count), "-w", path, "--", spec.filter,
+            ]  # fmt: skip
+        else:
+            # armed: the pcap comes to us on stdout, packet by packet (see .armed); no file yet
+            argv = [
+                "tcpdump", "-i", check_interface(spec.interface), "-nn", "-U", "--immediate-mode", "-Z", "root",
+                "-w", "-", "--", spec.filter,
+            ]  # fmt: skip
         fd = open_ns_fd(spec.ns)
         try:
             proc = self._spawner.submit(self._spawn, shim_argv(fd, exe, argv), fd).result()
         finally:
             os.close(fd)
         cap = _Capture(cid, spec, path, proc, baseline)
+        if spec.when is not None:
+            cap.armed = Armed(spec.when, before=spec.before, after=spec.after, max_triggers=spec.max_triggers,
+                              base=path, limit_bytes=spec.bound_bytes)
         with self._lock:
             self._captures[cid] = cap
+        read_out = self._read_stdout if cap.armed is None else self._read_pcap
         threads = [
             threading.Thread(target=target, args=(cap,), name=f"synscope-capture-{cid}-{name}", daemon=True)
-            for target, name in ((self._read_stdout, "out"), (self._read_stderr, "err"), (self._wait, "wait"))
+            for target, name in ((read_out, "out"), (self._read_stderr, "err"), (self._wait, "wait"))
         ]
         cap.readers = tuple(threads[:2])  # _wait joins them: "done" means every line is read
         for t in threads:
@@ -292,6 +364,31 @@ class CaptureManager:
             out.close()
 
     @staticmethod
+    def _read_pcap(cap: _Capture) -> None:
+        """An armed capture's stdout: tcpdump's pcap stream, record by record, into the ring."""
+        out, armed = cap.proc.stdout, cap.armed
+        assert out is not None and armed is not None
+        try:
+            header = out.read(24)
+            if len(header) < 24:
+                return
+            armed.set_header(header)
+            while True:
+                head = out.read(16)
+                if len(head) < 16:
+                    return
+                ts, incl, orig = armed.record_time(head)
+                data = out.read(incl)
+                if len(data) < incl:
+                    return
+                armed.push(ts, head + data)
+                with cap.lock:
+                    cap.line_count += 1
+                    cap.byte_count += orig
+        finally:
+            out.close()
+
+    @staticmethod
     def _read_stderr(cap: _Capture) -> None:
         err = cap.proc.stderr
         assert err is not None
@@ -302,25 +399,48 @@ class CaptureManager:
                     continue  # libpcap chatter with -i any, not news for the engineer
                 with cap.lock:
                     cap.messages.append(line)
-                    if line.startswith("tcpdump: listening on"):
+                    heard = line.startswith("tcpdump: listening on")
+                    if heard:
                         cap.listening = True
-                        cap.listening_event.set()
+                if heard and cap.armed is not None:
+                    cap.armed.listening(time.time())  # the ring holds packets from here on
+                if heard:
+                    cap.listening_event.set()
         finally:
             err.close()
 
     def _wait(self, cap: _Capture) -> None:
-        try:
-            rc = cap.proc.wait(timeout=max(0.0, cap.deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with cap.lock:
-                if not cap.end_reason:
-                    cap.end_reason = f"time limit reached ({cap.spec.duration:g} s)"
-            self._terminate(cap)
-            rc = cap.proc.wait()
+        armed = cap.armed
+        while True:
+            left = cap.deadline - time.monotonic()
+            try:
+                # an armed capture's watcher also writes its open window and closes it on time
+                rc = cap.proc.wait(timeout=max(0.0, left if armed is None else min(left, SERVICE_EVERY)))
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if armed is not None:
+                armed.service(time.time())
+                if armed.finished and not cap.stop_requested:
+                    self._mark(cap, armed.finished)  # K triggers saved, or no room for another
+                    self._terminate(cap)
+                    rc = cap.proc.wait()
+                    break
+            if time.monotonic() >= cap.deadline:
+                with cap.lock:
+                    if not cap.end_reason:
+                        cap.end_reason = f"time limit reached ({cap.spec.duration:g} s)"
+                self._terminate(cap)
+                rc = cap.proc.wait()
+                break
         # tcpdump is gone, so its pipes hit EOF: let the readers take the last lines (and
         # close the pipes) before "done". Bounded, in case something else kept a pipe open.
         for t in cap.readers:
             t.join(timeout=READER_GRACE)
+        if armed is not None:  # a window still open keeps what came, and says why it ends early
+            with cap.lock:
+                why = cap.end_reason or "tcpdump exited"
+            armed.service(time.time(), ending=why)
         with cap.lock:
             cap.exit_code = rc
             cap.ended = time.monotonic()
@@ -434,13 +554,24 @@ class CaptureManager:
     def status(self, cid: int) -> CaptureStatus:
         cap = self._get(cid)
         files, on_disk = cap.files_on_disk()
+        armed = cap.armed
+        windows, collecting, ring_packets, ring_bytes = armed.snapshot() if armed is not None else ((), False, 0, 0)
         with cap.lock:
             ended = cap.ended
             if cap.exit_code is None:
                 state = "stopping" if cap.stop_requested else "running"
+                if armed is not None and not cap.stop_requested:
+                    state = "triggered" if collecting else "armed"
             else:
                 # a stop asked after tcpdump had already failed does not make it a success
                 state = "done" if cap.ended_well() else "failed"
+                if state == "done" and any(w.state != "collecting" for w in windows):
+                    state = "saved"
+            extra = {} if armed is None else {
+                "when": armed.trigger.title, "when_text": armed.trigger.text, "before": armed.before,
+                "after": armed.after, "max_triggers": armed.max_triggers, "triggers": windows,
+                "ring_packets": ring_packets, "ring_bytes": ring_bytes, "ring_bound": armed.ring_bound,
+            }
             return CaptureStatus(
                 id=cap.id,
                 ns_name=cap.spec.ns.name,
@@ -463,14 +594,39 @@ class CaptureManager:
                 end_reason=cap.end_reason if cap.exit_code is not None or cap.stop_requested else "",
                 exit_code=cap.exit_code,
                 messages=tuple(cap.messages),
+                **extra,
             )
 
     def statuses(self) -> list[CaptureStatus]:
         return [self.status(c) for c in self.ids()]
 
+    def observe(self, t: float, values_of: Callable[[int], dict[str, int] | None]) -> list[tuple[int, dict[str, int]]]:
+        """One tick: every armed capture compares its namespace's values (sample time ``t``)
+        with the tick before. Returns (capture id, deltas) for each trigger that fired."""
+        fired = []
+        for cap in self._all():
+            if cap.armed is None or cap.exit_code is not None or cap.stop_requested:
+                continue
+            try:
+                values = values_of(cap.spec.ns.inode)
+            except Exception:  # a lookup that fails is a tick without values, never a dead tick
+                values = None
+            if values:
+                deltas = cap.armed.observe(t, values)
+                if deltas:
+                    fired.append((cap.id, deltas))
+        return fired
+
+    def armed_count(self) -> int:
+        """Armed captures still running (the app asks before it looks up any values)."""
+        return sum(1 for c in self._all() if c.armed is not None and c.exit_code is None)
+
     def lines_since(self, cid: int, seen: int) -> tuple[list[str], int]:
-        """Decoded lines after the first ``seen`` ones (those still kept), and the new total."""
+        """Decoded lines after the first ``seen`` ones (those still kept), and the new total.
+        An armed capture's lines are its events: armed, triggered, saved."""
         cap = self._get(cid)
+        if cap.armed is not None:
+            return cap.armed.events_since(seen)
         with cap.lock:
             total = cap.line_count
             new = min(total - seen, len(cap.lines))
