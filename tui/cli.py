@@ -18,6 +18,8 @@ COMMANDS = {
     "exporter": "tui.commands.exporter",
     "sockets": "tui.commands.sockets",
     "bundle": "tui.commands.bundle",
+    "record": "tui.commands.record",
+    "dump": "tui.commands.dump",
 }
 
 

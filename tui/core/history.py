@@ -20,6 +20,7 @@ use. When its section appears, its values count as growth from 0.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .counters import Layout, is_gauge, layout_for, parse_values, split_sections
@@ -79,6 +80,7 @@ class NsHistory:
         self.series: dict[str, _Series] = {}
         self.last_deltas: dict[str, int] = {}  # the latest tick's non-zero deltas (counters)
         self.last_resets: tuple[str, ...] = ()  # counters that went down in the latest tick
+        self.last_gauges: dict[str, int] = {}  # gauges whose value changed in the latest tick: the new value
         self.last_moved: dict[str, float] = {}  # key -> time it last had a non-zero delta
         self._raw: tuple[bytes, ...] = ()
         self._files: list[_FileState | None] = []
@@ -94,6 +96,7 @@ class NsHistory:
                 self._tick(t)
                 self.last_deltas = {}
                 self.last_resets = ()
+                self.last_gauges = {}
             return
         first = self.last_time is None
         deltas: dict[str, int] = {}
@@ -170,6 +173,86 @@ class NsHistory:
             s.fill = now
         self.last_deltas = deltas
         self.last_resets = tuple(resets)
+        self.last_gauges = {key: now for key, (_before, now) in gauges_now.items()}
+
+    def repeat(self, t: float) -> None:
+        """Record a tick at which nothing was read because nothing moved (the sampler's idle
+        skip): the same as ingesting the previous tick's bytes again."""
+        self.ingest(t, self._raw)
+
+    def push_recorded(self, t: float, deltas: Mapping[str, int], resets: Sequence[str], gauges: Mapping[str, int],
+                      values: Mapping[str, int] | None) -> None:
+        """One more recorded tick (a replay stepping forward): the counters that moved,
+        those that went down, the gauges that changed, and the absolute values after it
+        (``None``: unchanged)."""
+        tick = self._tick(t)
+        for key, d in deltas.items():
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick)
+            s.put(tick, d)
+            self.last_moved[key] = t
+        for key in resets:
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick)
+            s.put(tick, GAP)
+        for key, v in gauges.items():
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick, fill=v)
+            s.put(tick, v)
+            s.fill = v
+        self.last_deltas = dict(deltas)
+        self.last_resets = tuple(resets)
+        self.last_gauges = dict(gauges)
+        if values is not None:
+            self._files = _files_of(values)
+
+    @classmethod
+    def from_recording(cls, first_time: float, times: Sequence[float], deltas: Mapping[str, Sequence[int]],
+                       gauges: Mapping[str, Sequence[int]], values: Mapping[str, int],
+                       capacity: int = DEFAULT_CAPACITY) -> NsHistory:
+        """A history rebuilt from recorded ticks (tui.core.store), as if they had been sampled.
+
+        ``first_time`` is the sample before ``times[0]`` (the first tick's dt); ``deltas[key]``
+        holds one delta per tick, ``GAP`` where the counter went down; ``gauges[key]`` one value
+        per tick; ``values`` the absolute values after the last tick (what ``values()`` gives).
+        Only the last ``capacity`` ticks are kept, as for a live history. The next live
+        ``ingest`` (a replay going on live) finds no previous bytes and records no deltas for
+        that one tick.
+        """
+        h = cls(capacity)
+        n = len(times)
+        skip = max(0, n - capacity)
+        h.first_time = first_time if not skip else times[skip - 1]
+        h.last_time = times[-1] if n else first_time
+        h.ticks = n  # tick indices stay those of the recording's window (the ring wraps alike)
+        for i in range(skip, n):
+            h.times[i % capacity] = times[i]
+        for key, series in deltas.items():
+            sr = _series_from(series, skip, n, capacity, 0)
+            if sr is None:
+                continue
+            h.series[key] = sr
+            for i in range(n - 1, skip - 1, -1):  # when it last moved (a GAP is a reset, not a move)
+                v = series[i]
+                if v and v != GAP:
+                    h.last_moved[key] = times[i]
+                    break
+        for key, series in gauges.items():
+            if not series:
+                continue
+            sr = _series_from(series, skip, n, capacity, series[-1])
+            if sr is not None:
+                h.series[key] = sr
+        if n:
+            last = n - 1
+            h.last_deltas = {k: v[last] for k, v in deltas.items() if v[last] and v[last] != GAP}
+            h.last_resets = tuple(k for k, v in deltas.items() if v[last] == GAP)
+            h.last_gauges = {k: v[last] for k, v in gauges.items() if len(v) > 1 and v[last] != v[last - 1]}
+        h._files = _files_of(values)
+        return h
 
     def _tick(self, t: float) -> int:
         tick = self.ticks
@@ -263,6 +346,41 @@ class NsHistory:
 
     def memory_series(self) -> int:
         return len(self.series)
+
+
+def _series_from(series: Sequence[int], skip: int, n: int, capacity: int, fill: int) -> _Series | None:
+    """A ring holding ticks skip..n-1 of series (whole slices, not a put() per tick)."""
+    if n <= skip:
+        return None
+    vals = series[skip:n]
+    lo, hi = min(vals), max(vals)
+    code = "i" if lo >= -_I32_MAX - 1 and hi <= _I32_MAX and -_I32_MAX <= fill <= _I32_MAX else "q"
+    s = _Series(capacity, skip, fill)
+    if s.data.typecode != code:
+        s.data = array(code, s.data)
+    part = array(code, vals)
+    start = skip % capacity
+    first = min(len(part), capacity - start)
+    s.data[start:start + first] = part[:first]
+    if first < len(part):
+        s.data[0:len(part) - first] = part[first:]
+    s.upto = n - 1
+    return s
+
+
+def _files_of(values: Mapping[str, int]) -> list[_FileState | None]:
+    """One file state holding these values, sections in the order their keys come."""
+    by_section: dict[str, list[tuple[str, int]]] = {}
+    for key, v in values.items():
+        section, _, name = key.partition(".")
+        by_section.setdefault(section, []).append((name, v))
+    if not by_section:
+        return []
+    headers = [f"{sec}: {' '.join(n for n, _ in items)}".encode() for sec, items in by_section.items()]
+    layout = layout_for(headers, "recording")
+    vals = tuple([v for _, v in items] for items in by_section.values())
+    lines = tuple(f"{sec}: {' '.join(map(str, v))}".encode() for sec, v in zip(by_section, vals))
+    return [_FileState(layout, lines, vals)]
 
 
 def _flat_vals(values: tuple[list[int], ...]) -> list[int]:

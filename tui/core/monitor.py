@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .conntrack import RECHECK_TICKS
 from .history import DEFAULT_CAPACITY, History
+from .idle_skip import IdleSkip
 from .namespaces import Discovery, DiscoveryResult, NetNS, SourceStatus
 from .sampler import SampleResult, Sampler
 
@@ -40,10 +41,11 @@ class Monitor:
         discover_every: float = 5.0,
         background: bool = True,
         conntrack_recheck: int = RECHECK_TICKS,
+        idle_skip: IdleSkip | None = None,
     ) -> None:
         self.discovery = discovery or Discovery()
         self.history = History(capacity)
-        self.sampler = Sampler(self.history, conntrack_recheck=conntrack_recheck)
+        self.sampler = Sampler(self.history, conntrack_recheck=conntrack_recheck, idle_skip=idle_skip)
         self.discover_every = discover_every
         self._latest: DiscoveryResult | None = None
         self._latest_at = 0.0

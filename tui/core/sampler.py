@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from .conntrack import CONNTRACK_FILE, RECHECK_TICKS, ConntrackReader
 from .counters import CounterParseError
 from .history import History
+from .idle_skip import IdleSkip
 from .namespaces import NetNS
 from .netns import NetnsReader, OutOfReach, read_optional_file, read_proc_file
 
@@ -102,8 +103,9 @@ class Sampler:
     """Reads all namespaces, feeds History, reports what vanished."""
 
     def __init__(self, history: History | None = None, files: tuple[str, ...] = FILES, *, conntrack: bool = True,
-                 conntrack_recheck: int = RECHECK_TICKS) -> None:
+                 conntrack_recheck: int = RECHECK_TICKS, idle_skip: IdleSkip | None = None) -> None:
         self.history = history if history is not None else History()
+        self.idle_skip = idle_skip  # opt-in (the recorder): see tui/core/idle_skip.py
         self.files = files
         # conntrack's statistics, as a third file History gets (b"" while not in use); a
         # namespace not using conntrack is read every `conntrack_recheck` ticks only
@@ -152,6 +154,8 @@ class Sampler:
             self.history.retain(keep)
             if self.conntrack is not None:
                 self.conntrack.retain(keep)
+            if self.idle_skip is not None:
+                self.idle_skip.retain(keep)
 
     @property
     def namespaces(self) -> list[NetNS]:
@@ -164,6 +168,7 @@ class Sampler:
         history = self.history
         files = self.files
         ct = self.conntrack
+        skip = self.idle_skip
         with self._lock:
             for inode, target in list(self._pid_targets.items()):
                 data = None
@@ -175,7 +180,10 @@ class Sampler:
                             break
                         continue
                     try:
-                        data = tuple(read_proc_file(f"net/{f}", target.dirfd) for f in files)
+                        if skip is not None and skip.unchanged(inode, target.dirfd, t, read_proc_file):
+                            data = ()  # no packet moved: nothing read, a tick with no deltas
+                        else:
+                            data = tuple(read_proc_file(f"net/{f}", target.dirfd) for f in files)
                     except OSError as exc:
                         if exc.errno not in (errno.ESRCH, errno.ENOENT, errno.EINVAL, errno.EACCES, errno.EBADF):
                             raise
@@ -192,6 +200,14 @@ class Sampler:
                     if ct is not None:
                         ct.forget(inode)
                     result.dropped.append((ns, "no process of it is left in it"))
+                    continue
+                if skip is not None and not data:
+                    h = history.get(inode)
+                    if h is not None and h.last_time is not None:
+                        h.repeat(t)
+                        result.read += 1
+                    else:  # nothing to repeat (its last read failed to parse): read it next tick
+                        skip.forget(inode)
                     continue
                 if ct is not None:
                     raw = read_optional_file(f"net/{CONNTRACK_FILE}", target.dirfd) if ct.want(inode) else None

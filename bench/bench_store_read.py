@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Reading a 24 h store: open it at a moment, and step a tick, as replay will.
+
+    python bench/bench_store_read.py [--hours 24] [-n 111] [--busy 11]
+
+Writes a store of N namespaces over HOURS at 1 tick a second with the real StoreWriter (its
+fsync turned off, or writing a day would take as long as the disk's flushes), BUSY of them
+with 25 counters moving every tick (small deltas, as the bench_recorder lab's busy
+namespaces have), the rest idle. Then, on that store: open it and rebuild the History at 10
+moments spread over the day (a fresh Store each: cold), then step one tick forward and back
+from each (warm: the decoded chunks are cached). No root needed; nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tui.core.namespaces import NetNS  # noqa: E402
+from tui.core.store.reader import Store  # noqa: E402
+from tui.core.store.writer import StoreWriter  # noqa: E402
+
+BUSY_KEYS = [f"TcpExt.K{i}" for i in range(20)] + ["Tcp.InSegs", "Tcp.OutSegs", "Ip.InReceives", "Ip.OutRequests",
+                                                     "TcpExt.DelayedACKs"]
+
+
+def write(directory: str, hours: float, n: int, busy: int) -> tuple[float, int]:
+    start = time.time() - hours * 3600
+    w = StoreWriter(directory, max_bytes=1 << 30, retain=hours * 3600 + 3600)
+    w.con.execute("PRAGMA synchronous=OFF")
+    base = {k: 1000 for k in BUSY_KEYS} | {"Tcp.CurrEstab": 3, "Tcp.ActiveOpens": 10}
+    rows = [w.open_namespace(NetNS(4026540000 + i, "pod", f"shop/web-{i}", pod=f"web-{i}", k8s_namespace="shop",
+                                   ns_id=i + 1), base) for i in range(n)]
+    rnd = random.Random(12)
+    ticks = int(hours * 3600)
+    for tick in range(ticks):
+        w.begin(start + tick)
+        for r in rows[:busy]:
+            w.moved(r, {k: rnd.randrange(1, 40) for k in BUSY_KEYS}, gauges={"Tcp.CurrEstab": rnd.randrange(2, 9)})
+        w.commit(values_of=lambda row: base)
+    w.close()
+    return start, ticks
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hours", type=float, default=24)
+    ap.add_argument("-n", type=int, default=111)
+    ap.add_argument("--busy", type=int, default=11)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="synscope-bench-read-")
+    try:
+        t0 = time.perf_counter()
+        start, ticks = write(tmp, args.hours, args.n, args.busy)
+        size = os.path.getsize(os.path.join(tmp, "synscope.db"))
+        print(f"wrote {args.hours:g} h of {args.n} namespaces ({args.busy} busy) in {time.perf_counter() - t0:.0f} s: "
+              f"{size / 2**20:.1f} MB")
+        opens, steps, backs = [], [], []
+        for i in range(10):
+            at = start + (i + 0.5) * ticks / 10
+            t0 = time.perf_counter()
+            s = Store(tmp)
+            m = s.history_at(at)
+            opens.append(time.perf_counter() - t0)
+            assert len(m.namespaces) == args.n and m.history.get(4026540000).ticks == min(900, m.tick)
+            t0 = time.perf_counter()
+            s.history_at(m.time - 1)  # a step back: rebuilt (the decoded chunks are cached)
+            backs.append(time.perf_counter() - t0)
+            for _ in range(5):
+                t0 = time.perf_counter()
+                m = s.advance(m)  # a step forward: one tick appended
+                steps.append(time.perf_counter() - t0)
+                assert m is not None
+            s.close()
+        print(f"  open + History at a moment (cold): median {statistics.median(opens) * 1e3:.0f} ms, "
+              f"max {max(opens) * 1e3:.0f} ms (target <= 1 s)")
+        print(f"  one tick forward (Store.advance): median {statistics.median(steps) * 1e3:.1f} ms, "
+              f"max {max(steps) * 1e3:.1f} ms; one back (history_at, warm cache): median "
+              f"{statistics.median(backs) * 1e3:.0f} ms, max {max(backs) * 1e3:.0f} ms (the UI's budget per step: 50 ms)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
