@@ -20,6 +20,7 @@ COMMANDS = {
     "bundle": "tui.commands.bundle",
     "record": "tui.commands.record",
     "dump": "tui.commands.dump",
+    "replay": "tui.commands.replay",
 }
 
 
