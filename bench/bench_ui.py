@@ -73,7 +73,8 @@ async def settle(app: SynscopeApp, pilot) -> int:  # type: ignore[no-untyped-def
     return 20
 
 
-async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple[int, int], keys: int) -> dict:
+async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple[int, int], keys: int,
+                sockets: bool = False) -> dict:
     app = SynscopeApp(source, autotick=False)
     ui: list[float] = []
     pauses: list[int] = []
@@ -88,6 +89,9 @@ async def bench(source: ScriptedSource, namespaces: int, ticks: int, size: tuple
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
         assert len(app.main.frame.namespaces) == namespaces, len(app.main.frame.namespaces)
+        if sockets:  # the sockets pane open: its read (a worker) and its repaint every tick
+            await pilot.press("l")
+            await settle(app, pilot)
         chart = app.main.chart
         builds0 = chart.builds
         for _ in range(ticks):
@@ -139,6 +143,7 @@ def main() -> None:
                    help="ticks of history before measuring (default: the full window; building it "
                         "takes ~1.5 min at 500 namespaces)")
     p.add_argument("--keys", type=int, default=10, help="down-arrow presses measured after the ticks")
+    p.add_argument("--sockets", action="store_true", help="with the sockets pane (l) open")
     a = p.parse_args()
     w, h = (int(x) for x in a.size.split("x"))
     t0 = time.perf_counter()
@@ -147,7 +152,7 @@ def main() -> None:
           f"{time.perf_counter() - t0:.0f} s (not measured)")
     runs = []
     for i in range(max(1, a.repeat)):
-        r = asyncio.run(bench(source, a.namespaces, a.ticks, (w, h), a.keys))
+        r = asyncio.run(bench(source, a.namespaces, a.ticks, (w, h), a.keys, a.sockets))
         runs.append(r)
         print(f"UI tick at {r['namespaces']} namespaces, {w}x{h}, {r['ticks']} ticks, "
               f"~{r['lit_per_tick']:.0f} rows lit per tick" + (f" (run {i + 1}/{a.repeat})" if a.repeat > 1 else "") + ":")

@@ -34,11 +34,19 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("sysctl-120x40", (120, 40), ("s",)),
     ("sysctl-80x24", (80, 24), ("s",)),
     ("capture-form-80x24", (80, 24), ("t",)),
+    ("sockets-80x24", (80, 24), ("l",)),
+    ("sockets-200x60", (200, 60), ("l",)),
 ]
+
+# the sockets shots also show the node's conntrack losing the SNAT race (the host row's C)
+SOURCE_OPTIONS: dict[str, dict[str, bool]] = {
+    "sockets-80x24": {"conntrack_race": True},
+    "sockets-200x60": {"conntrack_race": True},
+}
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path:
-    app = SynscopeApp(ScriptedSource(), autotick=False)
+    app = SynscopeApp(ScriptedSource(**SOURCE_OPTIONS.get(name, {})), autotick=False)
     async with app.run_test(size=size) as pilot:
         for _ in range(3):
             await app.workers.wait_for_complete()

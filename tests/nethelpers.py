@@ -161,6 +161,20 @@ def wait_for(pred, timeout: float = 10.0, interval: float = 0.1):  # type: ignor
         time.sleep(interval)
 
 
+def _import_every_command() -> None:
+    """tui.cli imports each command's module when it builds its parser, and those import more
+    of the stdlib (gzip, ssl, sqlite3...). Where Python itself lives under /root, uid 65534
+    cannot read it: so every command is imported here, before the fork, whatever the test
+    imported by itself (a test passing only after another had imported gzip was order-bound)."""
+    import importlib
+    import pkgutil
+
+    import tui.commands
+
+    for mod in pkgutil.iter_modules(tui.commands.__path__):
+        importlib.import_module(f"tui.commands.{mod.name}")
+
+
 def as_nobody(fn, *args) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
     """Run ``fn(*args)`` (returning an exit code) in a forked child that dropped root to uid
     65534; returns (exit code, stdout, stderr).
@@ -168,6 +182,7 @@ def as_nobody(fn, *args) -> tuple[int, str, str]:  # type: ignore[no-untyped-def
     A fork, not ``setpriv python``: everything the child needs is imported by the caller
     before the fork, so whether uid 65534 may read the checkout or the venv does not matter.
     """
+    _import_every_command()
     rd_out, wr_out = os.pipe()
     rd_err, wr_err = os.pipe()
     pid = os.fork()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 import tui.screens.capture as capture_screens
+from tui.scripted_source import ScriptedSource
 
 # the scripted pod's one listener, as the scripted source's diagnosis has it: the scripted
 # namespaces are not real, so the capture form cannot read their sockets (a fake, for that only)
@@ -60,3 +61,14 @@ def test_capture_form_80x24(snap_compare, scripted_app, settle, monkeypatch, tmp
     monkeypatch.setattr(capture_screens, "read_listen_ports", lambda ns: list(SCRIPTED_LISTENERS))
     monkeypatch.setenv("SYNSCOPE_CAPTURE_DIR", "/var/tmp/synscope-snapshot")  # shown, never created: no capture starts
     assert snap_compare(scripted_app(), terminal_size=(80, 24), run_before=keys_then_settle(settle, "t"))
+
+
+def test_sockets_80x24(snap_compare, scripted_app, settle):
+    # the node's conntrack losing the SNAT race too: the host row's C marker shows
+    app = scripted_app(ScriptedSource(conntrack_race=True))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys_then_settle(settle, "l"))
+
+
+def test_sockets_200x60(snap_compare, scripted_app, settle):
+    app = scripted_app(ScriptedSource(conntrack_race=True))
+    assert snap_compare(app, terminal_size=(200, 60), run_before=keys_then_settle(settle, "l"))

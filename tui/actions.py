@@ -53,7 +53,7 @@ ACTIONS: tuple[Action, ...] = (
            "Filter namespaces", "Filter by name, pod, k8s namespace or label"),
     Action("filter.clear", "", "clear_filter", palette="Clear filter", palette_help="Show every namespace again"),
     Action("back", "escape", "back", "Back / clear filter",
-           "leave the filter / the detail panel; clears an active filter from the table", show=False),
+           "leave the filter / the detail panel / the sockets pane; clears an active filter from the table", show=False),
     Action("freeze", "p", "freeze", "Freeze", "freeze the display (sampling and history continue); again to resume",
            "Freeze / resume display", "Sampling continues while frozen"),
     Action("baseline", "b", "baseline", "Baseline",
@@ -77,6 +77,11 @@ ACTIONS: tuple[Action, ...] = (
            "Captures", "Every capture of this session", show=False),
     Action("sysctl", "s", "sysctl", "Sysctl", "diagnosis and sysctl fix preview for the selected namespace",
            "Diagnose / sysctl fix preview", "Findings and proposed sysctls for the selected namespace"),
+    Action("sockets", "l", "sockets", "Sockets",
+           "sockets of the selected namespace, read inside it every tick (ss -ltn, -ti): listeners' accept "
+           "queue / backlog and SYN-RECV, sockets by state, connections by peer, worst first; again closes",
+           "Sockets of namespace", "Listeners' queues, socket states, connections by peer, read inside the "
+           "selected namespace every tick"),
     # replay (synscope replay): moving in the recorded time
     Action("replay.back", "comma", "replay_step(-1)", "Tick back", "replay: one recorded tick back",
            "Replay: one tick back", "Step back one recorded tick", replay=True),

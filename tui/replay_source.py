@@ -33,6 +33,7 @@ from tui.source import Frame, NsDetail, build_detail, summarize
 if TYPE_CHECKING:
     from tui.core.bundle import CounterWindow
     from tui.core.rules import Diagnosis
+    from tui.core.sockets import SocketsSummary
 
 __all__ = ["CAPTURE_OFF", "APPLY_OFF", "SPEEDS", "ReplaySource"]
 
@@ -232,6 +233,13 @@ class ReplaySource:
             notes.append("no sysctls recorded for this namespace")
         findings = diagnose(deltas, state, None, window=window, kernel_keys=kernel_keys)
         return Diagnosis(ns, tuple(findings), state, None, window, deltas, tuple(notes))
+
+    def sockets(self, ns: NetNS) -> SocketsSummary:
+        """Sockets are not recorded: the sockets pane (l) says so instead of reading the live node."""
+        from tui.core.netns import NamespaceGone
+
+        raise NamespaceGone("sockets are not recorded (replay has the counters, names and sysctls); "
+                            "run synscope for the live ones")
 
     def close(self) -> None:
         self.store.close()

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING
 
 from tui.core.history import History, NsHistory
 from tui.core.namespaces import NetNS
+from tui.core.netns import NamespaceGone
 from tui.source import Frame, NsDetail, build_detail, summarize
 
 if TYPE_CHECKING:  # the rules (sysctl, sockets) and the bundle load when first used
     from tui.core.bundle import CounterWindow
     from tui.core.rules import Diagnosis
+    from tui.core.sockets import SocketsSummary
 
 __all__ = ["SCRIPTED_HOST_SYSCTLS", "SCRIPTED_SYSCTLS", "T0", "ScriptedSource"]
 
@@ -162,8 +164,15 @@ class ScriptedSource:
 
     scripted = True
 
-    def __init__(self, *, extra: int = 0, warmup: int = 114, interval: float = 1.0, seed: int = 7) -> None:
+    def __init__(self, *, extra: int = 0, warmup: int = 114, interval: float = 1.0, seed: int = 7,
+                 conntrack_race: bool = False) -> None:
         self.interval = interval
+        # opt-in: the node's conntrack loses the SNAT race in the stalls (tui/scripted_conntrack.py)
+        self._conntrack = None
+        if conntrack_race:
+            from tui.scripted_conntrack import ScriptedConntrack
+
+            self._conntrack = ScriptedConntrack()
         self._writer = _Writer()
         self.history_store = History()
         self._lock = threading.Lock()
@@ -200,7 +209,10 @@ class ScriptedSource:
 
     def _ingest(self, t: float) -> None:
         for a in self.actors:
-            self.history_store.ingest(a.ns.inode, t, self._writer.render(a.values), a.ns.label)
+            files = self._writer.render(a.values)
+            if self._conntrack is not None and a.ns.kind == "host":
+                files += (self._conntrack.section(self._step),)
+            self.history_store.ingest(a.ns.inode, t, files, a.ns.label)
 
     def _advance(self) -> float:
         self._step += 1
@@ -271,6 +283,17 @@ class ScriptedSource:
         findings = diagnose(deltas, state, socks, window=window, kernel_keys=kernel_keys)
         return Diagnosis(ns, tuple(findings), state, tuple(socks), window, deltas,
                          ("scripted source: sysctls and sockets are the script's, not this node's",))
+
+    def sockets(self, ns: NetNS) -> SocketsSummary:
+        """The script's sockets of ns (tui/scripted_sockets.py), summarized by the real code."""
+        from tui.scripted_sockets import scripted_sockets
+
+        with self._lock:
+            actor = next((a for a in self.actors if a.ns.inode == ns.inode), None)
+            step, now = self._step, self.now()
+        if actor is None:
+            raise NamespaceGone(f"{ns.name} ({ns.label}) cannot be entered: it is not on this node any more")
+        return scripted_sockets(ns, actor.behaviour, step, now)
 
     def close(self) -> None:
         pass

@@ -32,6 +32,7 @@ from tui.core.namespaces import NetNS, SourceStatus
 if TYPE_CHECKING:  # the rules (sysctl, sockets) load with the first diagnosis, not at start
     from tui.core.bundle import CounterWindow
     from tui.core.rules import Diagnosis
+    from tui.core.sockets import SocketsSummary
 
 __all__ = [
     "CounterLine",
@@ -191,6 +192,11 @@ class DataSource(Protocol):
 
     def diagnose(self, ns: NetNS, n: int | None = None) -> Diagnosis:
         """Findings for ns over the last n ticks; reads sysctls/sockets inside it (blocking)."""
+        ...
+
+    def sockets(self, ns: NetNS) -> SocketsSummary:
+        """The TCP sockets of ns, read inside it (blocking: the sockets view's thread worker).
+        Raises NamespaceGone when ns vanished or cannot be entered, OSError when sock_diag refuses."""
         ...
 
     def now(self) -> float: ...
@@ -437,6 +443,13 @@ class LiveSource:
             host = next((x for x in self.monitor.sampler.namespaces if x.kind == "host"), None)
             return diagnose_namespace(ns, history.get(ns.inode), n=n, reader=self.monitor.sampler.netns_reader,
                                       host=host, host_history=history.get(host.inode) if host else None)
+
+    def sockets(self, ns: NetNS) -> SocketsSummary:
+        from tui.core.sockets import sockets_summary
+
+        # not under the lock: the setns thread runs one call at a time, so a tick's reads and
+        # this one queue there, and the history is not touched
+        return sockets_summary(ns, reader=self.monitor.sampler.netns_reader)
 
     def close(self) -> None:
         try:

@@ -10,7 +10,9 @@ tick re-renders only changed rows, and painting is a lookup of cached strips.
 
 Lit rows carry a marker *and* a colour (colour alone fails on a monochrome terminal and for
 colour-blind readers): ``S`` = a SYN-trouble counter moved in the latest tick, ``D`` = a
-delayed-ACK counter did, ``·`` = one of them moved in the last minute.
+delayed-ACK counter did, ``C`` = the namespace's conntrack dropped packets or evicted entries
+(the node's row, where kube-proxy's NAT runs: SYNs lost before any socket sees them), ``·`` =
+a SYN-trouble or delayed-ACK counter moved in the last minute.
 """
 
 from __future__ import annotations
@@ -294,11 +296,11 @@ class NamespaceTable(ScrollView, can_focus=True):
             fixed = [("kind", "kind", 5), ("pid", "pid", 7), ("syn", "SYN/s", 5), ("dack", "dACK/s", 6),
                      ("retrans", "retx/s", 6), ("trend", "trend", 6)]
         ncols = len(fixed) + 2
-        used = 2 + sum(w for _, _, w in fixed) + ncols + 1  # one space between columns, scrollbar
+        used = 3 + sum(w for _, _, w in fixed) + ncols + 1  # one space between columns, scrollbar
         name_w = max(12, width - used)
         if wide:
             name_w = min(name_w, 72)
-        return _Layout(wide, width, name_w, (("mark", " ", 2), ("name", "name", name_w), *fixed))
+        return _Layout(wide, width, name_w, (("mark", " ", 3), ("name", "name", name_w), *fixed))
 
     # -- cells ----------------------------------------------------------------------------
     def _recent(self, s: NsSummary) -> bool:
@@ -316,21 +318,22 @@ class NamespaceTable(ScrollView, can_focus=True):
         prefix = len(k8s) + 1 if k8s and ns.name.startswith(k8s + "/") else 0
         return (
             ns.name, ns.kind, prefix, ns.pid, s.syn_lit, s.dack_lit, self._recent(s),
-            fmt_rate(s.syn_rate), fmt_rate(s.dack_rate), fmt_rate(s.retrans_rate), s.trend, ago,
+            fmt_rate(s.syn_rate), fmt_rate(s.dack_rate), fmt_rate(s.retrans_rate), s.trend, ago, s.ct_lit,
         )
 
     def _cell_specs(self, c: tuple) -> dict[str, tuple[str, str]]:
         """Each cell's text and style from the row's inputs: what both row paths paint."""
         assert self._layout is not None
-        name, kind, _prefix, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago = c
+        name, kind, _prefix, pid, syn_lit, dack_lit, recent, syn, dack, retrans, trend, ago, ct_lit = c
         wide = self._layout.wide
-        if syn_lit or dack_lit:
-            mark = (("S" if syn_lit else " ") + ("D" if dack_lit else " "), "bold reverse red" if syn_lit else "bold reverse yellow")
+        if syn_lit or dack_lit or ct_lit:
+            letters = ("S" if syn_lit else " ") + ("D" if dack_lit else " ") + ("C" if ct_lit else " ")
+            mark = (letters.rstrip(), "bold reverse red" if syn_lit else ("bold reverse magenta" if ct_lit else "bold reverse yellow"))
         else:
-            mark = (" ·" if recent else "  ", "dim")
+            mark = (" ·" if recent else "", "dim")
         return {
             "mark": mark,
-            "name": (name, "bold red" if syn_lit else ("bold yellow" if dack_lit else "")),
+            "name": (name, "bold red" if syn_lit else ("bold magenta" if ct_lit else ("bold yellow" if dack_lit else ""))),
             "kind": (KIND_SHORT.get(kind, kind) if not wide else kind, "dim" if kind == "proc" else ""),
             "pid": (str(pid) if pid else "-", "" if pid else "dim"),
             "syn": (syn, "bold red" if syn_lit else "dim"),
@@ -470,7 +473,8 @@ class NamespaceTable(ScrollView, can_focus=True):
         if key == "trouble":
             def k(i: int):  # type: ignore[no-untyped-def]
                 x = s(i)
-                return (not x.syn_lit, not x.dack_lit, -x.syn_rate, -x.dack_rate, not self._recent(x),
+                # conntrack's drops (C) are lost SYNs too, before any socket: after S, before D
+                return (not x.syn_lit, not x.ct_lit, not x.dack_lit, -x.syn_rate, -x.dack_rate, not self._recent(x),
                         ns[i].kind != "host", ns[i].name.lower())
         elif key == "syn":
             def k(i: int):  # type: ignore[no-untyped-def]

@@ -17,6 +17,9 @@ LEGEND: tuple[tuple[str, str, str], ...] = (
                               "SYN queue/cookies...): SYNs are being dropped or retried. Row in red, sorted first."),
     ("D", "bold reverse yellow", "a delayed-ACK counter moved in the latest sample (DelayedACKs, DelayedACKLocked, "
                                  "quick-ack mode). Row in yellow, sorted next."),
+    ("C", "bold reverse magenta", "conntrack dropped packets or evicted entries in the latest sample (drop, early_drop, "
+                                  "chainlength): on the host row, the node's NAT (kube-proxy) losing SYNs before any "
+                                  "socket sees them. Sorted after S."),
     (" ·", "dim", "one of them moved in the last minute: a burst you may have missed."),
     ("!", "bold red", "in the detail panel: this counter's delta is non-zero right now."),
 )

@@ -38,12 +38,14 @@ from textual.widgets import Footer, Input, Static
 
 from tui.actions import REPLAY_ACTIONS, bindings
 from tui.core.namespaces import NetNS
+from tui.sockets_view import SocketsRead, SocketsView
 from tui.source import DataSource, Frame, NsDetail
 from widgets.counter_chart import CounterChart
 from widgets.counter_note import CounterNote
 from widgets.counter_panel import CounterPanel
 from widgets.namespace_table import SORTS, NamespaceTable
 from widgets.status_line import StatusInfo, StatusLine
+from widgets.sockets_pane import SocketsPane
 
 if TYPE_CHECKING:
     from tui.app import SynscopeApp
@@ -115,6 +117,7 @@ class MainScreen(Screen):
         self._chart_drawn: tuple[tuple[int, str | None] | None, float] = (None, 0.0)
         self._detail_worker = None
         self._pending_detail: DetailRequest | None = None
+        self.sockets_view = SocketsView(self)  # the sockets pane's reads (l)
 
     @property
     def synscope(self) -> SynscopeApp:
@@ -137,6 +140,7 @@ class MainScreen(Screen):
         with Horizontal(id="lower"):
             yield CounterPanel(id="detail")
             yield CounterChart(id="chart")
+            yield SocketsPane(id="sockets")  # l: takes the chart's place (at 80 columns, the detail's)
         yield CounterNote(id="note")  # the focused counter in netstat -s words, at every size
         yield StatusLine(id="status")
         yield Footer(compact=True)
@@ -158,6 +162,10 @@ class MainScreen(Screen):
     @property
     def note(self) -> CounterNote:
         return self._one("note", CounterNote)
+
+    @property
+    def sockets(self) -> SocketsPane:
+        return self._one("sockets", SocketsPane)
 
     @property
     def status(self) -> StatusLine:
@@ -282,6 +290,7 @@ class MainScreen(Screen):
         # the panel's title changes with its content, when the new detail arrives (a few ms):
         # retitling now would show the new name over the old counters and repaint the panel twice
         self.refresh_detail()
+        self._request_sockets()
 
     @on(NamespaceTable.DetailRequested)
     def _detail_requested(self) -> None:
@@ -339,6 +348,7 @@ class MainScreen(Screen):
         elif self.detail is None or self.detail.inode == table.selected_inode:
             self._render_detail_title()  # else the title changes when the new detail arrives
         self.render_status()
+        self._request_sockets()  # while the sockets pane is open it follows every tick
 
     def _show_detail(self, detail: NsDetail | None) -> None:
         if self.frozen and self.detail is not None and detail is not None and detail.inode == self.detail.inode:
@@ -538,6 +548,8 @@ class MainScreen(Screen):
             self.table.focus()
         elif self.focused is self.panel:
             self.table.focus()
+        elif self.sockets_view.open:
+            self.action_sockets()
         elif self.filter_text:
             self.filter_input.value = ""
             self.set_filter("")
@@ -620,3 +632,36 @@ class MainScreen(Screen):
 
     def action_sysctl(self) -> None:
         self.synscope.open_sysctl(self.selected_namespace)
+
+    # -- the sockets pane (reads: tui/sockets_view.py) ---------------------------------------
+    def action_sockets(self) -> None:
+        view = self.sockets_view
+        if view.open:
+            view.close()  # no read is started from now on; one in flight is dropped
+            if self.sockets.has_focus:
+                self.table.focus()
+            self.set_class(False, "-sockets")
+            self._apply_chart_visibility()
+            return
+        view.open = True
+        self.set_class(True, "-sockets")
+        ns = self.selected_namespace
+        self.sockets.show(ns.name if ns else "", None, message=f"reading its sockets inside {ns.label} …" if ns else "")
+        self._request_sockets()
+
+    def _request_sockets(self) -> None:
+        view = self.sockets_view
+        if not view.open or self._gone():
+            return
+        present = {ns.inode for ns in self.frame.namespaces} if self.frame is not None else None
+        line = view.request(self.selected_namespace, present)
+        if line:
+            self.sockets.show("", None, message=line)
+
+    @on(SocketsRead)
+    def _sockets_read(self, msg: SocketsRead) -> None:
+        if self._gone() or not self.sockets_view.finished(msg, self.table.selected_inode):
+            return
+        as_of = self.source.clock(msg.summary.time) if msg.summary is not None else ""
+        self.sockets.show(msg.ns.name, msg.summary, message=f"{msg.ns.name}: {msg.error}" if msg.error else "",
+                          as_of=as_of)
