@@ -11,7 +11,7 @@ import argparse
 import math
 from collections.abc import Callable
 
-__all__ = ["MAX_INTERVAL", "duration", "seconds", "size", "whole_number"]
+__all__ = ["MAX_INTERVAL", "duration", "seconds", "whole_number"]
 
 MAX_INTERVAL = 24 * 3600.0  # a sampling interval or diagnosis window of more than a day is a typo
 
@@ -72,13 +72,3 @@ def duration(maximum: float) -> Callable[[str], float]:
 
     parse.__name__ = "duration"
     return parse
-
-
-def size(text: str) -> int:
-    """A type: ``256MB``, ``1GB`` (bytes)."""
-    from tui.core.store.when import parse_size
-
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -8,9 +8,29 @@ import signal
 import sys
 import threading
 
-from tui.commands.argtypes import MAX_INTERVAL, duration, seconds, size, whole_number
+from tui.commands.argtypes import MAX_INTERVAL, seconds, whole_number
 
 DEFAULT_DIR = "/var/lib/synscope"
+
+
+def age(text: str) -> float:
+    """A type: ``90m``, ``24h``, ``7d``, ``1h30m`` (tui.core.store.when)."""
+    from tui.core.store.when import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def size(text: str) -> int:
+    """A type: ``256MB``, ``1GB`` (bytes)."""
+    from tui.core.store.when import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default=DEFAULT_DIR, metavar="DIR", help=f"the store's directory (default {DEFAULT_DIR})")
     p.add_argument("--interval", type=seconds(MAX_INTERVAL), default=argparse.SUPPRESS, metavar="S",
                    help="seconds between ticks (default 1)")
-    p.add_argument("--retain", type=duration(3650 * 86400.0), default=86400.0, metavar="AGE",
+    p.add_argument("--retain", type=age, default=86400.0, metavar="AGE",
                    help="drop data older than AGE: 90m, 24h, 7d (default 24h)")
     p.add_argument("--max-size", type=size, default=256 << 20, metavar="SIZE",
                    help="the store never grows past SIZE, database and WAL together: the oldest data goes first "
