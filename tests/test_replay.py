@@ -356,3 +356,18 @@ def test_a_recording_file_replays_as_a_user_who_is_not_root():
         assert sorted(os.listdir(d)) == before  # nothing written beside it
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_replay_of_a_missing_or_corrupt_store_is_one_line(tmp_path, capsys):
+    from tui.cli import main
+
+    assert main(["replay", str(tmp_path / "nothing-here")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"synscope replay: {tmp_path / 'nothing-here'}: no such store or recording"]
+    junk = tmp_path / "junk.synscope"
+    junk.write_bytes(b"not sqlite at all " * 200)
+    assert main(["replay", str(junk)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"synscope replay: {junk}: not a synscope store") and "Traceback" not in err[0]
+    assert main(["replay", str(RECORDING), "--at", "last tuesday"]) == 1
+    assert "not a time: 'last tuesday'" in capsys.readouterr().err

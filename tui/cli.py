@@ -70,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
             from tui.app import run
 
             return run(args, source)
+        if getattr(args, "tui_source", None) is not None:  # replay: the same App on another source
+            source = args.tui_source(args)
+            if source is None:
+                return 1
+            from tui.app import run
+
+            return run(args, source)
         return args.func(args)
     except KeyboardInterrupt:
         return 130

@@ -1,4 +1,8 @@
-"""``synscope replay [STORE|FILE] [--at WHEN]``: the TUI on recorded data (tui/replay_source.py)."""
+"""``synscope replay [STORE|FILE] [--at WHEN]``: the TUI on recorded data (tui/replay_source.py).
+
+Its options and its source live here; the App itself is started by tui/cli.py, as for the
+live TUI (the commands stay below the App: they never import Textual).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--at", default=None, metavar="WHEN",
                    help="open at WHEN: 10m, 1h30m (that long before the recording's end) or an ISO time "
                    "(2026-12-02T01:10, 01:10 today); default: the end")
-    p.set_defaults(func=run, default_interval=1.0)
+    p.set_defaults(func=None, tui_source=tui_source, default_interval=1.0)
 
 
 def open_source(path: str, at: str | None):  # type: ignore[no-untyped-def]
@@ -40,11 +44,10 @@ def open_source(path: str, at: str | None):  # type: ignore[no-untyped-def]
     return ReplaySource(store, when)
 
 
-def run(args: argparse.Namespace) -> int:
+def tui_source(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The source the App runs on, or None after saying on stderr why there is none."""
     source = open_source(args.store, args.at)
     if isinstance(source, str):
         print(f"synscope replay: {source}", file=sys.stderr)
-        return 1
-    from tui.app import run as run_app
-
-    return run_app(args, source)
+        return None
+    return source
