@@ -27,7 +27,7 @@ from tui.replay_source import APPLY_OFF, CAPTURE_OFF, ReplaySource
 from tui.screens.capture import CaptureForm
 from tui.screens.goto import GoToScreen
 from tui.screens.sysctl import SysctlScreen
-from tests.nethelpers import as_nobody
+from nethelpers import as_nobody
 
 RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "lab-incidents.synscope"
 WEB_POD = "shop/web-7d9c5b-x2k4q"

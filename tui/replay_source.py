@@ -54,7 +54,7 @@ class ReplaySource:
     capture_off = CAPTURE_OFF  # what the capture keys say instead
     apply_off = APPLY_OFF  # what the sysctl preview's apply says instead
 
-    def __init__(self, store: Store | str, at: float | None = None, *, capacity: int = 900) -> None:
+    def __init__(self, store: Store | str, at: float | None = None, *, capacity: int = 900, utc: bool = False) -> None:
         self.store = store if isinstance(store, Store) else Store(store)
         span = self.store.span()
         if span is None:
@@ -63,6 +63,7 @@ class ReplaySource:
         self.interval = float(self.store.meta.get("interval", 1.0))
         self.host = self.store.meta.get("host", "")
         self.capacity = capacity
+        self._clock = time.gmtime if utc else time.localtime  # utc: the same on every machine (snapshots)
         self._lock = threading.Lock()  # the moment: held while the worker reads the store
         self._moves = threading.Lock()  # where to go next: the keys take only this one, never waiting on a read
         self._seq = 0
@@ -167,7 +168,7 @@ class ReplaySource:
     def title(self) -> str:
         """The title's replay part: the replayed wall-clock time and the play state."""
         state = f"playing {self.speed}x" if self.playing else "paused"
-        day = time.strftime("%Y-%m-%d", time.localtime(self.moment.time))
+        day = time.strftime("%Y-%m-%d", self._clock(self.moment.time))
         return f"REPLAY {day} {self.clock(self.moment.time)} · {state}"
 
     def position(self) -> str:
@@ -180,7 +181,7 @@ class ReplaySource:
         return self.moment.time
 
     def clock(self, t: float) -> str:
-        return time.strftime("%H:%M:%S", time.localtime(t))
+        return time.strftime("%H:%M:%S", self._clock(t))
 
     def history(self, inode: int) -> NsHistory | None:
         return self.moment.history.get(inode)
@@ -228,7 +229,7 @@ class ReplaySource:
         if values:
             is_host = ns.kind == "host"
             writable = frozenset(values) if is_host else frozenset(k for k in values if k not in _GLOBAL_KEYS)
-            state = SysctlState(ns.inode, is_host, values, writable, host_values or values, kernel="recorded")
+            state = SysctlState(ns.inode, is_host, values, writable, host_values or values, kernel="(the recorder's)")
         else:
             notes.append("no sysctls recorded for this namespace")
         findings = diagnose(deltas, state, None, window=window, kernel_keys=kernel_keys)
