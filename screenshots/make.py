@@ -32,7 +32,7 @@ OUT = Path(__file__).resolve().parent
 RECORDING = OUT.parent / "tests" / "fixtures" / "recordings" / "lab-incidents.synscope"
 SCENE_AT = 30.0  # s into the recording (tests/conftest.py LAB_SCENE_AT): NAT, SYN retransmits, delayed ACKs lit
 AT: dict[str, float] = {"overflow-200x60": 9.0}  # the web pod's listen overflow
-SCRIPTED = {"capture-form-80x24", "sockets-80x24", "sockets-200x60"}  # cannot be replayed (see above)
+SCRIPTED = {"capture-form-80x24", "capture-form-armed-80x24", "sockets-80x24", "sockets-200x60"}  # cannot be replayed (see above)
 
 SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("main-80x24", (80, 24), ()),
@@ -62,6 +62,7 @@ def _arm_form(app: SynscopeApp) -> None:
 
     app.screen.query_one("#start", Select).value = "counter"
     app.screen.query_one("#counter", Input).value = "TcpExt.ListenDrops"
+
 
 # the sockets shots also show the node's conntrack losing the SNAT race (the host row's C)
 SOURCE_OPTIONS: dict[str, dict[str, bool]] = {
