@@ -139,7 +139,7 @@ def test_cli_refuses_bad_armed_options_before_anything_runs(tmp_path):
         (["--when", "TcpExt.ListenDrop>=1"], "did you mean TcpExt.ListenDrops"),
         (["--when", "TcpExt.ListenDrops>=1", "--duration", "30"], "bounded by --until"),
         (["--before", "5"], "--before only mean something with --when"),
-        (["--when", "syn", "--until", "0"], "argument --until: must be more than 0"),
+        (["--when", "syn", "--until", "0"], "argument --until: a duration must be more than 0"),
         (["--when", "syn", "--until", "2d"], "argument --until"),
         (["--when", "syn", "--before", "601"], "argument --before: must be at most 600"),
         (["--when", "syn", "--max-triggers", "0"], "argument --max-triggers: must be 1 or more"),
