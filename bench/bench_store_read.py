@@ -7,8 +7,9 @@ Writes a store of N namespaces over HOURS at 1 tick a second with the real Store
 fsync turned off, or writing a day would take as long as the disk's flushes), BUSY of them
 with 25 counters moving every tick (small deltas, as the bench_recorder lab's busy
 namespaces have), the rest idle. Then, on that store: open it and rebuild the History at 10
-moments spread over the day (a fresh Store each: cold), then step one tick forward and back
-from each (warm: the decoded chunks are cached). No root needed; nothing is left behind.
+moments spread over the day (a fresh Store each: cold), rebuild it one tick earlier (warm:
+the decoded chunks are cached), step 5 ticks forward (Store.advance) and 6 back
+(Store.retreat). No root needed; nothing is left behind.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def write(directory: str, hours: float, n: int, busy: int) -> tuple[float, int]:
     return start, ticks
 
 
+def _p90(xs: list[float]) -> float:
+    return sorted(xs)[min(len(xs) - 1, int(0.9 * len(xs)))]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hours", type=float, default=24)
@@ -65,7 +70,7 @@ def main() -> int:
         size = os.path.getsize(os.path.join(tmp, "synscope.db"))
         print(f"wrote {args.hours:g} h of {args.n} namespaces ({args.busy} busy) in {time.perf_counter() - t0:.0f} s: "
               f"{size / 2**20:.1f} MB")
-        opens, steps, backs = [], [], []
+        opens, steps, backs, rebuilds = [], [], [], []
         for i in range(10):
             at = start + (i + 0.5) * ticks / 10
             t0 = time.perf_counter()
@@ -74,19 +79,32 @@ def main() -> int:
             opens.append(time.perf_counter() - t0)
             assert len(m.namespaces) == args.n and m.history.get(4026540000).ticks == min(900, m.tick)
             t0 = time.perf_counter()
-            s.history_at(m.time - 1)  # a step back: rebuilt (the decoded chunks are cached)
-            backs.append(time.perf_counter() - t0)
+            s.history_at(m.time - 1)  # a rebuild one tick earlier (the decoded chunks are cached)
+            rebuilds.append(time.perf_counter() - t0)
+            here = m.tick
             for _ in range(5):
                 t0 = time.perf_counter()
                 m = s.advance(m)  # a step forward: one tick appended
                 steps.append(time.perf_counter() - t0)
                 assert m is not None
+            for _ in range(6):  # and back, one tick further than it went
+                t0 = time.perf_counter()
+                m = s.retreat(m)  # a step back: the newest tick undone, the one that left read back
+                backs.append(time.perf_counter() - t0)
+                assert m is not None
+            assert m.tick == here - 1 and len(m.namespaces) == args.n
             s.close()
+
+        def ms(xs: list[float]) -> str:
+            return f"median {statistics.median(xs) * 1e3:.1f} ms, p90 {_p90(xs) * 1e3:.1f} ms"
+
+        fwd, back, rebuild = statistics.median(steps), statistics.median(backs), statistics.median(rebuilds)
         print(f"  open + History at a moment (cold): median {statistics.median(opens) * 1e3:.0f} ms, "
               f"max {max(opens) * 1e3:.0f} ms (target <= 1 s)")
-        print(f"  one tick forward (Store.advance): median {statistics.median(steps) * 1e3:.1f} ms, "
-              f"max {max(steps) * 1e3:.1f} ms; one back (history_at, warm cache): median "
-              f"{statistics.median(backs) * 1e3:.0f} ms, max {max(backs) * 1e3:.0f} ms (the UI's budget per step: 50 ms)")
+        print(f"  one tick forward (Store.advance): {ms(steps)}")
+        print(f"  one tick back (Store.retreat): {ms(backs)}: {back / fwd:.2f}x a step forward, "
+              f"{back / rebuild:.3f}x a rebuild (the UI's budget per step: 50 ms)")
+        print(f"  a rebuild one tick earlier (history_at, warm cache): {ms(rebuilds)}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

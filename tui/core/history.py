@@ -20,7 +20,7 @@ use. When its section appears, its values count as growth from 0.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .counters import Layout, is_gauge, layout_for, parse_values, split_sections
@@ -38,12 +38,13 @@ _ZERO_UNTIL_SHOWN = frozenset({"Conntrack"})
 class _Series:
     """One counter's ring: deltas (or values, for a gauge) per tick; lazily zero-filled."""
 
-    __slots__ = ("data", "upto", "fill")
+    __slots__ = ("data", "upto", "fill", "born")
 
     def __init__(self, capacity: int, start_tick: int, fill: int = 0) -> None:
         self.data = array("i", [fill]) * capacity if -_I32_MAX <= fill <= _I32_MAX else array("q", [fill]) * capacity
         self.upto = start_tick - 1  # last tick index written
         self.fill = fill  # what unwritten ticks hold: 0 for deltas, the steady value for gauges
+        self.born = start_tick  # the tick that made it (-1: rebuilt from a recording, older)
 
     def put(self, tick: int, value: int) -> None:
         cap = len(self.data)
@@ -199,13 +200,89 @@ class NsHistory:
             s.put(tick, GAP)
         for key, v in gauges.items():
             s = self.series.get(key)
-            if s is None:
-                s = self.series[key] = _Series(self.capacity, tick, fill=v)
+            if s is None:  # the ticks before held its value before (what a rebuild shows)
+                s = self.series[key] = _Series(self.capacity, tick, fill=self.values().get(key, 0))
             s.put(tick, v)
             s.fill = v
         self.last_deltas = dict(deltas)
         self.last_resets = tuple(resets)
         self.last_gauges = dict(gauges)
+        if values is not None:
+            self._files = _files_of(values)
+
+    def pop_recorded(self, dropped_time: float | None, dropped: Mapping[str, int], held: Callable[[str], int],
+                     deltas: Mapping[str, int], resets: Sequence[str], gauges: Mapping[str, int],
+                     values: Mapping[str, int] | None) -> None:
+        """Undo the newest tick (a replay stepping back), leaving the history a rebuild at the
+        tick before would give. Pushing the newest tick overwrote, in each ring, the slot of the
+        tick ``capacity`` ticks older; when the history holds more than ``capacity`` ticks that
+        tick comes back (``dropped_time`` is not None: the caller knows it from the recording,
+        since a window rebuilt full holds ``capacity`` ticks and no more): ``dropped_time`` is its time, ``dropped`` what was recorded then
+        (counter deltas, ``GAP`` for a reset, the gauges set then) and ``held(gauge)`` a gauge's
+        value then when it was not set then. ``deltas``, ``resets``, ``gauges`` and ``values``
+        are those of the tick that becomes the newest, as for :meth:`push_recorded`."""
+        cap = self.capacity
+        if dropped_time is not None and self.ticks <= cap:
+            # a tick comes back into a window rebuilt full: number the ticks one ring later
+            # (same slots) so that it has an index
+            self.ticks += cap
+            for s in self.series.values():
+                s.upto += cap
+                if s.born >= 0:
+                    s.born += cap
+        k = self.ticks - 1
+        if k < 1:
+            raise ValueError("pop_recorded needs two ticks: a history's first tick has nothing before it")
+        back = k - cap  # the history index of the tick that left the ring when k was pushed
+        for key, s in list(self.series.items()):
+            if s.upto != k:  # not written at k: its ring already holds what the ticks before had
+                continue
+            if s.born == k and not (back >= 0 and dropped.get(key)):
+                del self.series[key]  # it first moved then: a rebuild before has none
+                continue
+            if back >= 0:
+                v = dropped[key] if key in dropped else (held(key) if is_gauge(key) else 0)
+                if s.data.typecode == "i" and not (-_I32_MAX - 1 <= v <= _I32_MAX):
+                    s.data = array("q", s.data)
+                s.data[k % cap] = v
+            # put() filled every tick it skipped, so the ring is right up to k-1
+            s.upto = k - 1
+            if is_gauge(key):
+                s.fill = s.data[(k - 1) % cap]
+        if back >= 0 and dropped_time is not None:
+            self.times[k % cap] = dropped_time
+            for key, v in dropped.items():  # counters that did not move since: their rings are older
+                if is_gauge(key) or not v:
+                    continue
+                s = self.series.get(key)
+                if s is None:
+                    s = self.series[key] = _Series(cap, back)
+                    s.born = -1
+                if s.upto < back:
+                    s.put(back, v)
+        self.ticks = k
+        self.last_time = self.times[(k - 1) % cap]
+        # when each counter last moved, as a rebuild finds it: inside the window, or not known
+        lo = max(0, k - cap)
+        oldest = self.times[lo % cap]
+        for key in list(self.last_moved):
+            if self.last_moved[key] < oldest:
+                del self.last_moved[key]
+        if back >= 0 and dropped_time is not None:  # what moved in the tick that came back (the oldest)
+            for key, v in dropped.items():
+                if v and v != GAP and not is_gauge(key):
+                    self.last_moved.setdefault(key, dropped_time)
+        for key in self.last_deltas:
+            s = self.series.get(key)
+            at = next((i for i in range(k - 1, lo - 1, -1) if s is not None and s.get(i) not in (0, GAP)), None)
+            if at is None:
+                self.last_moved.pop(key, None)
+            else:
+                self.last_moved[key] = self.times[at % cap]
+        self.last_deltas = dict(deltas)
+        self.last_resets = tuple(resets)
+        # a rebuild sees a gauge change against the tick before, so not in a window of one tick
+        self.last_gauges = dict(gauges) if min(k, cap) > 1 else {}
         if values is not None:
             self._files = _files_of(values)
 
@@ -356,6 +433,7 @@ def _series_from(series: Sequence[int], skip: int, n: int, capacity: int, fill: 
     lo, hi = min(vals), max(vals)
     code = "i" if lo >= -_I32_MAX - 1 and hi <= _I32_MAX and -_I32_MAX <= fill <= _I32_MAX else "q"
     s = _Series(capacity, skip, fill)
+    s.born = -1
     if s.data.typecode != code:
         s.data = array(code, s.data)
     part = array(code, vals)

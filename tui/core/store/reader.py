@@ -12,7 +12,9 @@ The API the replay and the live TUI's past are built on (all times are Unix seco
     store.values_at(rns, tick)           # {counter: absolute value} after that tick
     store.history_at(t, capacity=900)    # Moment: History, NetNS list, statuses, notes at t
     store.advance(moment)                # the Moment one tick later (in place; cheap), None at the end
+    store.retreat(moment)                # the Moment one tick earlier (in place; cheap), None at the start
     store.next_tick(tick)                # (tick, time) after a tick, across session gaps, or None
+    store.previous_tick(tick)            # (tick, time) before a tick, across session gaps, or None
     store.statuses_at(t), store.notes_at(t), store.sysctls_at(rns, t)
     store.refresh()                      # see what a running recorder committed since
     store.notes                          # what was damaged and skipped, in words
@@ -441,6 +443,15 @@ class Store:
                 gauges[name] = g
         return NsWindow(ticks, times, first_time, deltas, gauges, values)
 
+    def _ns_history(self, r: RecordedNamespace, tick: int, capacity: int) -> tuple[NsHistory, dict[str, int]]:
+        """One namespace's history as of a tick, rebuilt, and its absolute values then."""
+        w = self.window(r, tick, capacity)
+        gauges = dict(w.gauges)
+        for key, v in w.values.items():  # a gauge that never changed in the window: its value
+            if is_gauge(key) and key not in gauges and len(w.times):
+                gauges[key] = [v] * len(w.times)
+        return NsHistory.from_recording(w.first_time, w.times, w.deltas, gauges, w.values, capacity), w.values
+
     def history_at(self, t: float, capacity: int = 900, namespaces: Iterable[RecordedNamespace] | None = None) -> Moment:
         """The History, namespaces, statuses and notes as of the last tick at or before t."""
         found = self.tick_at(t)
@@ -458,16 +469,9 @@ class Store:
         netns: list[NetNS] = []
         values: dict[int, dict[str, int]] = {}
         for r in alive:
-            w = self.window(r, tick, capacity)
-            gauges = dict(w.gauges)
-            for key, v in w.values.items():  # a gauge that never changed in the window: its value
-                if is_gauge(key) and key not in gauges and len(w.times):
-                    gauges[key] = [v] * len(w.times)
-            h = NsHistory.from_recording(w.first_time, w.times, w.deltas, gauges, w.values, capacity)
-            history.by_inode[r.inode] = h
+            history.by_inode[r.inode], values[r.inode] = self._ns_history(r, tick, capacity)
             recorded[r.inode] = r
             netns.append(r.netns_at(when))
-            values[r.inode] = w.values
         return Moment(when, tick, history, netns, recorded, self.statuses_at(when), self.notes_at(when), values)
 
     def next_tick(self, tick: int) -> tuple[int, float] | None:
@@ -496,7 +500,7 @@ class Store:
             return None
         tick, when = found
         alive = list(moment.recorded.values())
-        starts = any(r.first_tick < tick <= r.last_tick and r.inode not in moment.recorded
+        starts = any(r.first_tick <= tick <= r.last_tick and r.inode not in moment.recorded
                      for r in self._namespaces)
         if tick != moment.tick + 1 or starts or any(r.last_tick < tick for r in alive):
             return self.history_at(when, moment.history.capacity)
@@ -527,6 +531,133 @@ class Store:
                 vals[name] = value
                 changed = True
             h.push_recorded(when, deltas, resets, gauges, vals if changed else None)
+        moment.tick, moment.time = tick, when
+        moment.namespaces = [r.netns_at(when) for r in alive]
+        moment.statuses, moment.notes = self.statuses_at(when), self.notes_at(when)
+        return moment
+
+    def previous_tick(self, tick: int) -> tuple[int, float] | None:
+        """The tick before this one (across a gap between recorder sessions), or None at the start."""
+        if tick <= 0:
+            return None
+        n = self.chunk_ticks
+        c, off = divmod(tick, n)
+        times = self._chunk_times(c)
+        if times is not None and 0 < off <= len(times):
+            return tick - 1, times[off - 1]
+        i = bisect.bisect_left(self._all_chunks, c) - 1
+        while i >= 0:
+            prv = self._all_chunks[i]
+            times = self._chunk_times(prv)
+            if times is not None and len(times):
+                return prv * n + len(times) - 1, times[-1]
+            i -= 1
+        return None
+
+    def _moves(self, row: int, tick: int) -> tuple[dict[str, int], list[str], dict[str, int]]:
+        """What a namespace recorded at a tick: counter deltas, counters that went down, gauges set."""
+        c, off = divmod(tick, self.chunk_ticks)
+        ch = self._chunk(row, c)
+        if ch is None:
+            return {}, [], {}
+        keys = self.keys
+        deltas = {keys.get(k, f"key{k}"): r[off] for k, r in ch.deltas.items() if off < len(r) and r[off]}
+        resets: list[str] = []
+        gauges: dict[str, int] = {}
+        for eoff, k, kind, value in ch.events:
+            if eoff == off:
+                name = keys.get(k, f"key{k}")
+                (resets.append(name) if kind == RESET else gauges.__setitem__(name, value))
+        return deltas, resets, gauges
+
+    def _gauge_at(self, rns: RecordedNamespace, name: str, tick: int, memo: dict[int, dict[str, int]]) -> int:
+        """A gauge's value after a tick: its last change in that tick's chunk, else from the
+        keyframe (values_at, once per tick in ``memo``)."""
+        c, off = divmod(tick, self.chunk_ticks)
+        ch = self._chunk(rns.row, c)
+        if ch is not None:
+            found = None
+            for eoff, k, kind, value in ch.events:  # in tick order
+                if eoff > off:
+                    break
+                if kind == GAUGE and self.keys.get(k) == name:
+                    found = value
+            if found is not None:
+                return found
+        vals = memo.get(tick)
+        if vals is None:
+            vals = memo[tick] = self.values_at(rns, tick)
+        return vals.get(name, 0)
+
+    def retreat(self, moment: Moment) -> Moment | None:
+        """The moment one tick earlier, made by undoing the newest tick of ``moment``'s
+        histories (which it changes in place: cheap, for stepping back) and reading back from
+        the store the one tick that had left each full ring. Where a namespace starts or ends
+        there, or the store has a gap, it is rebuilt with :meth:`history_at`. None at the
+        start of the store."""
+        if moment.tick < 0:
+            return None
+        found = self.previous_tick(moment.tick)
+        if found is None:
+            return None
+        tick, when = found
+        alive = list(moment.recorded.values())
+        rows = {r.row for r in alive}
+        cap = moment.history.capacity
+        # a namespace whose first tick (its baseline sample, no deltas) is this one or later,
+        # or one alive then and not now (it ended there): rebuilt
+        if (tick != moment.tick - 1 or any(r.first_tick >= tick for r in alive)
+                or any(r.first_tick <= tick <= r.last_tick and r.row not in rows for r in self._namespaces)):
+            return self.history_at(when, cap)
+        undone = moment.tick
+        back = undone - cap  # the store tick that comes back into a full window
+        n = self.chunk_ticks
+        for c in sorted({undone // n, tick // n} | ({back // n, (back + 1) // n} if back >= 0 else set())):
+            self._load_chunks(c, c, rows)
+        dropped_time = self._time_of(back) if back >= 0 else None
+        for r in alive:
+            h = moment.history.get(r.inode)
+            if h is None:
+                continue
+            memo: dict[int, dict[str, int]] = {}
+            dropped: dict[str, int] = {}
+            changed_next: dict[str, int] = {}
+            comes_back = back > r.first_tick  # its first tick is the baseline, never in a window
+            if not comes_back and h.ticks - 1 != tick - r.first_tick:
+                # a young namespace's window is not full: its ticks must be numbered from its
+                # first, and a history rebuilt or stepped from a full window is not (once)
+                moment.history.by_inode[r.inode], moment.values[r.inode] = self._ns_history(r, tick, cap)
+                continue
+            if comes_back:
+                d, rs, g = self._moves(r.row, back)
+                dropped = d | dict.fromkeys(rs, GAP) | g
+                changed_next = self._moves(r.row, back + 1)[2] if cap > 1 else {}
+
+            def held(key: str, r: RecordedNamespace = r, h: NsHistory = h,
+                     changed_next: dict[str, int] = changed_next, memo: dict[int, dict[str, int]] = memo) -> int:
+                s = h.series.get(key)
+                if cap > 1 and key not in changed_next and s is not None:
+                    return s.get(h.ticks - cap)  # not changed at the tick after: held from then
+                return self._gauge_at(r, key, back, memo)
+
+            u_deltas, u_resets, u_gauges = self._moves(r.row, undone)
+            vals = moment.values.get(r.inode)
+            if u_deltas or u_resets or u_gauges:
+                before = dict(vals) if vals is not None else None
+                if before is not None:
+                    for name, dv in u_deltas.items():
+                        before[name] = before.get(name, 0) - dv
+                    for name in u_gauges:
+                        before[name] = self._gauge_at(r, name, tick, memo)
+                # a counter that went down, or one back at 0 (was it in the keyframe?): read
+                if before is None or u_resets or any(before.get(name) == 0 for name in u_deltas):
+                    before = memo.get(tick) or self.values_at(r, tick)
+                moment.values[r.inode] = before
+                vals_now: dict[str, int] | None = before
+            else:
+                vals_now = None
+            p_deltas, p_resets, p_gauges = self._moves(r.row, tick)
+            h.pop_recorded(dropped_time if comes_back else None, dropped, held, p_deltas, p_resets, p_gauges, vals_now)
         moment.tick, moment.time = tick, when
         moment.namespaces = [r.netns_at(when) for r in alive]
         moment.statuses, moment.notes = self.statuses_at(when), self.notes_at(when)
