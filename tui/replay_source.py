@@ -5,8 +5,9 @@
 keys move that moment (:meth:`ReplaySource.step`, :meth:`jump`, :meth:`go_to`,
 :meth:`play`) by setting where to go next, cheaply, on the UI thread; the move itself (the
 store's reads) happens in the next ``tick()``, which the App runs in its sampling worker. A
-step forward appends one tick to the histories (:meth:`Store.advance`); any other move
-rebuilds them at the new moment (:meth:`Store.history_at`).
+step forward appends one tick to the histories (:meth:`Store.advance`), a step back undoes
+the newest (:meth:`Store.retreat`); any other move rebuilds them at the new moment
+(:meth:`Store.history_at`).
 
 Playing at 1x/10x/60x: each of the App's ticks (one interval) moves 1, 10 or 60 recorded
 ticks. Paused, a tick shows the same moment again (the title and the status still update).
@@ -130,6 +131,15 @@ class ReplaySource:
             self.moment = nxt
         self.clamped = ""
 
+    def _backward(self, n: int) -> None:
+        for _ in range(n):
+            prev = self.store.retreat(self.moment)  # the newest tick undone, in place (cheap)
+            if prev is None:
+                self.clamped, self.playing = "the recording starts here", False
+                return
+            self.moment = prev
+        self.clamped = ""
+
     def _move(self) -> None:
         with self._moves:
             target, self._target = self._target, None
@@ -139,17 +149,7 @@ class ReplaySource:
             if kind == "step" and value > 0:
                 self._forward(int(value))
             elif kind == "step":
-                found = self.moment.tick
-                t = self.moment.time
-                for _ in range(int(-value)):
-                    got = self.store.tick_at(t - 1e-6)
-                    if got is None or got[0] >= found:
-                        break
-                    found, t = got
-                if found == self.moment.tick:
-                    self.clamped = "the recording starts here"
-                else:
-                    self.moment = self._rebuild(t)
+                self._backward(int(-value))
             else:
                 self.moment = self._rebuild(value)
         elif playing:
