@@ -3,11 +3,14 @@
 Design, and why:
 
 * **One tcpdump, its pcap on a pipe.** tcpdump runs in the namespace as every capture does
-  (the shim, ``PR_SET_PDEATHSIG``, the spawner thread; :mod:`.manager`), with ``-w - -U
-  --immediate-mode``: each packet reaches synscope's pipe as it is captured, in pcap's own
-  record format, so the packets saved are tcpdump's bytes as it wrote them, never a
-  re-encoding. Immediate mode matters: without it libpcap hands packets over in blocks up to
-  a second late, and a window would close before its last second arrived.
+  (the shim, ``PR_SET_PDEATHSIG``, the spawner thread; :mod:`.manager`), with ``-w - -U``:
+  each packet reaches synscope's pipe in pcap's own record format, so the packets saved are
+  tcpdump's bytes as it wrote them, never a re-encoding. Not ``--immediate-mode``: libpcap
+  then uses a kernel ring of a few snaplen-sized frames, and a burst on loopback (20 SYNs,
+  their SYN-ACKs and retransmits within microseconds) lost a quarter of its packets
+  ("dropped by kernel"), at exactly the moment a window is for. Without it libpcap hands
+  packets over in blocks, at most its 1 s timeout late, so a window's file is closed
+  :data:`FLUSH_GRACE` after the window's end.
 * **The pre-trigger ring is in memory, bounded twice**: by bytes (:attr:`Armed.ring_bound`,
   a share of the capture's limit, at most :data:`RING_MAX_BYTES`) and by time (the packets
   of the last ``before`` + :data:`RING_SLACK` seconds, by their pcap timestamps). Nothing
@@ -50,7 +53,7 @@ __all__ = ["FLUSH_GRACE", "RING_MAX_BYTES", "RING_SLACK", "SERVICE_EVERY", "Arme
 
 RING_MAX_BYTES = 16_000_000  # the most the pre-trigger ring holds in memory (pcap record bytes)
 RING_SLACK = 5.0  # seconds kept beyond `before`: a trigger is seen a tick's work after its sample
-FLUSH_GRACE = 0.5  # seconds after a window's end before its file is closed
+FLUSH_GRACE = 1.3  # seconds after a window's end before its file is closed: libpcap's 1 s block timeout, and margin
 SERVICE_EVERY = 0.1  # how often the watcher thread writes pending packets and closes windows
 KEEP_EVENTS = 200
 

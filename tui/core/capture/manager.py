@@ -162,6 +162,16 @@ class CaptureStatus:
         return bool(self.when)
 
     @property
+    def kernel_dropped(self) -> int | None:
+        """Packets the kernel dropped before tcpdump read them (its buffer was full), as
+        tcpdump says when it ends; None while it runs."""
+        for m in reversed(self.messages):
+            said = _KERNEL_DROPPED.match(m)
+            if said:
+                return int(said.group(1))
+        return None
+
+    @property
     def running(self) -> bool:
         return self.state in ("running", "stopping", "armed", "triggered")
 
@@ -206,6 +216,7 @@ def syn_trouble_deltas(baseline: dict[str, int], now: dict[str, int], keys: tupl
 
 
 # what tcpdump says on stderr that is not an error
+_KERNEL_DROPPED = re.compile(r"^(\d+) packets? dropped by kernel")
 _CHATTER = re.compile(r"^tcpdump: listening on |^\d+ packets? (captured|received by filter|dropped by kernel)")
 
 
@@ -310,7 +321,7 @@ class CaptureManager:
         else:
             # armed: the pcap comes to us on stdout, packet by packet (see .armed); no file yet
             argv = [
-                "tcpdump", "-i", check_interface(spec.interface), "-nn", "-U", "--immediate-mode", "-Z", "root",
+                "tcpdump", "-i", check_interface(spec.interface), "-nn", "-U", "-Z", "root",
                 "-w", "-", "--", spec.filter,
             ]  # fmt: skip
         fd = open_ns_fd(spec.ns)
