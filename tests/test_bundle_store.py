@@ -226,3 +226,79 @@ def test_the_identity_is_inode_and_namespace_id_never_the_inode_alone(lab, tmp_p
     with pytest.raises(NoRecordedWindow, match="no recorder store was found") as absent:
         find_recorded_window(str(tmp_path / "none"), live, 300, explicit=False)
     assert absent.value.absent
+
+
+async def test_the_tuis_bundle_worker_takes_the_recording_from_a_store_it_is_given(lab, tmp_path, monkeypatch):
+    """The real app on the live node, and its bundle worker given a store (the App itself
+    passes none until the TUI takes --store): the recording comes from the store, the
+    counters stay the session's history, as on screen."""
+    from tui.app import SynscopeApp
+    from tui.screens.bundle import write_bundle_in_worker
+    from tui.source import LiveSource
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("SYNSCOPE_DIR", str(state))
+    name = lab.add("btu")
+    store_dir = str(tmp_path / "store")
+    _record_briefly(store_dir)
+    inode = ns_inode_of_path(f"/run/netns/{name}")
+    app = SynscopeApp(LiveSource(interval=0.3), ns_filter=name, autotick=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(2):
+                app.request_tick()
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            ns = app.main.selected_namespace
+            assert ns is not None and ns.inode == inode
+            write_bundle_in_worker(app, app.source, ns, [], store=store_dir)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            said = [n.message for n in app._notifications]
+            (path,) = [str(p) for p in state.glob("synscope-bundle-*.tar.gz")]
+            assert any(f"bundle written: {path}" in m for m in said), said
+    finally:
+        app.source.close()
+    got = members(path)
+    readme = " ".join(got["README.txt"].decode().split())
+    assert "synscope's history in this session" in readme and f"from the recorder's store {store_dir}" in readme
+    rec_file = tmp_path / "r.synscope"
+    rec_file.write_bytes(got["recording.synscope"])
+    s = Store(str(rec_file))
+    try:
+        assert [r.inode for r in s.namespaces()] == [inode]
+    finally:
+        s.close()
+
+
+def test_a_store_this_user_may_not_read_is_said_so(lab, tmp_path):
+    """The recorder's directory is 0700 root: a bundle run as another user is told so,
+    not that there is no store."""
+    import shutil
+    import tempfile
+
+    from nethelpers import as_nobody
+
+    name = lab.add("bnr")
+    share = tempfile.mkdtemp(prefix="synscope-nr-")  # pytest's tmp_path is 0700: uid 65534 needs a way in
+    os.chmod(share, 0o755)
+    try:
+        store_dir = os.path.join(share, "store")
+        _record_briefly(store_dir)
+        assert os.stat(store_dir).st_mode & 0o777 == 0o700
+        live = discovered(name)
+
+        def look() -> int:
+            try:
+                find_recorded_window(store_dir, live, 300, explicit=False)
+            except NoRecordedWindow as exc:
+                print(json.dumps({"why": str(exc), "absent": exc.absent}))
+                return 0
+            return 1
+
+        code, out, err = as_nobody(look)
+        assert code == 0, err
+        got = json.loads(out)
+        assert "cannot be read by this user" in got["why"] and not got["absent"], got
+    finally:
+        shutil.rmtree(share, ignore_errors=True)

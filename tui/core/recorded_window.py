@@ -116,6 +116,8 @@ def find_recorded_window(path: str, ns: NetNS, seconds: float, *, now: float | N
     from .store.schema import db_path
 
     now = time.time() if now is None else now
+    if os.path.isdir(path) and not os.access(path, os.R_OK | os.X_OK):  # the recorder's 0700 dir, not root
+        raise NoRecordedWindow(f"the recorder's store {path} cannot be read by this user (not root?)")
     if not os.path.exists(db_path(path)) and not explicit:
         raise NoRecordedWindow(f"no recorder store was found at {path}", absent=True)
     try:
