@@ -43,7 +43,7 @@ from tui.core.idle_skip import IdleSkip  # noqa: E402
 from tui.core.monitor import Monitor  # noqa: E402
 from tui.core.namespaces import Discovery  # noqa: E402
 from tui.core.recorder import Recorder  # noqa: E402
-from tui.core.sampler import read_proc_file, setns_net  # noqa: E402
+from tui.core.netns import read_proc_file, setns_net  # noqa: E402
 
 
 def park(names: list[str], busy: set[str], seconds: float) -> list[int]:

@@ -1,10 +1,14 @@
-"""Regenerate the screenshots in this directory from the scripted incident.
+"""Regenerate the screenshots in this directory by replaying the lab's recording.
 
-    /work/venv/bin/python screenshots/make.py
+    .venv/bin/python screenshots/make.py
 
 Writes SVGs (Textual's own export) and, when ``rsvg-convert`` is installed
-(``apt-get install librsvg2-bin``), PNGs beside them. Same deterministic source as the
-snapshot tests: a pod whose SYN drops and delayed ACKs climb among calm namespaces.
+(``apt-get install librsvg2-bin``), PNGs beside them. Same source as the snapshot tests:
+tests/fixtures/recordings/lab-incidents.synscope, the real `synscope record` against the
+lab's incidents (a pod's listen overflow, NAT + timestamps, a slow reader's delayed ACKs,
+idle pods and a container), paused at a recorded moment, its clock in UTC. The capture form
+and the sockets pane cannot be replayed (capture needs the live namespace; sockets are not
+recorded): those keep the scripted incident.
 """
 
 from __future__ import annotations
@@ -19,16 +23,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui.app import SynscopeApp
+from tui.core.store.reader import Store
+from tui.replay_source import ReplaySource
 from tui.scripted_source import ScriptedSource
 
 OUT = Path(__file__).resolve().parent
 
+RECORDING = OUT.parent / "tests" / "fixtures" / "recordings" / "lab-incidents.synscope"
+SCENE_AT = 30.0  # s into the recording (tests/conftest.py LAB_SCENE_AT): NAT, SYN retransmits, delayed ACKs lit
+AT: dict[str, float] = {"overflow-200x60": 9.0}  # the web pod's listen overflow
+SCRIPTED = {"capture-form-80x24", "capture-form-armed-80x24", "sockets-80x24", "sockets-200x60"}  # cannot be replayed (see above)
+
 SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
     ("main-80x24", (80, 24), ()),
     ("main-200x60", (200, 60), ()),
+    ("overflow-200x60", (200, 60), ()),
+    ("replay-goto-120x32", (120, 32), ("g", *"02:05:10")),
     ("detail-80x24", (80, 24), ("enter", "down", "down")),
     ("chart-80x24", (80, 24), ("c",)),
-    ("filter-120x32", (120, 32), ("slash", *"mservice", "enter")),
+    ("filter-120x32", (120, 32), ("slash", *"shop", "enter")),
     ("all-counters-160x48", (160, 48), ("a",)),
     ("help-80x24", (80, 24), ("question_mark",)),
     ("sysctl-120x40", (120, 40), ("s",)),
@@ -50,6 +63,7 @@ def _arm_form(app: SynscopeApp) -> None:
     app.screen.query_one("#start", Select).value = "counter"
     app.screen.query_one("#counter", Input).value = "TcpExt.ListenDrops"
 
+
 # the sockets shots also show the node's conntrack losing the SNAT race (the host row's C)
 SOURCE_OPTIONS: dict[str, dict[str, bool]] = {
     "sockets-80x24": {"conntrack_race": True},
@@ -58,7 +72,14 @@ SOURCE_OPTIONS: dict[str, dict[str, bool]] = {
 
 
 async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...]) -> Path:
-    app = SynscopeApp(ScriptedSource(**SOURCE_OPTIONS.get(name, {})), autotick=False)
+    if name in SCRIPTED:
+        source = ScriptedSource(**SOURCE_OPTIONS.get(name, {}))
+    else:
+        store = Store(str(RECORDING))
+        span = store.span()
+        assert span is not None
+        source = ReplaySource(store, span[0] + AT.get(name, SCENE_AT), utc=True)
+    app = SynscopeApp(source, autotick=False)
     async with app.run_test(size=size) as pilot:
         for _ in range(3):
             await app.workers.wait_for_complete()

@@ -85,6 +85,31 @@ def scripted_app():
     return make
 
 
+LAB_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "lab-incidents.synscope"
+# 30 s into the lab's recording: the NAT + timestamps namespace, its clients' SYN retransmits
+# and the slow reader's delayed ACKs are lit; the web pod's listen overflow was 20 s before
+LAB_SCENE_AT = 30.0
+
+
+@pytest.fixture
+def replayed_app():
+    """``replayed_app(at=LAB_SCENE_AT, **kw)``: the real SynscopeApp replaying the lab's recording
+    (the real `synscope record` against the lab's incidents), ``at`` seconds after its start,
+    its clock in UTC (the same on every machine), ticking only when told."""
+    from tui.app import SynscopeApp
+    from tui.replay_source import ReplaySource
+
+    def make(at: float = LAB_SCENE_AT, **kw):  # type: ignore[no-untyped-def]
+        from tui.core.store.reader import Store
+
+        store = Store(str(LAB_RECORDING))
+        span = store.span()
+        assert span is not None
+        return SynscopeApp(ReplaySource(store, span[0] + at, utc=True), autotick=False, **kw)
+
+    return make
+
+
 async def _settle(pilot, *, chart: bool = False, rounds: int = 3) -> None:  # type: ignore[no-untyped-def]
     """Wait for the workers (tick, detail) and the messages they posted, ``rounds`` times;
     with ``chart``, also until the chart's picture (built in a thread) is on screen (bounded)."""

@@ -3,16 +3,19 @@
 The App redraws the chart at most every CHART_EVERY seconds of sample time (a plotext build
 costs tens of ms), so between two redraws its right edge is an older sample than the table's
 and the sparklines'. Its x axis names that sample's time ("seconds before 22:15:14"): this
-test steps the scripted incident one tick at a time and checks, on every tick, that the
+test plays the lab's recording one tick at a time and checks, on every tick, that the
 label painted on the chart is the clock of the sample its picture ends at, and that the
 picture catches up within CHART_EVERY.
 """
 
 from __future__ import annotations
 
+from conftest import LAB_RECORDING
+
 from tui.app import SynscopeApp
+from tui.core.store.reader import Store
+from tui.replay_source import ReplaySource
 from tui.screens.main import CHART_EVERY
-from tui.scripted_source import ScriptedSource
 
 
 def chart_text(app: SynscopeApp) -> str:
@@ -21,7 +24,9 @@ def chart_text(app: SynscopeApp) -> str:
 
 
 async def test_the_chart_label_is_the_time_its_picture_shows(settle):
-    source = ScriptedSource()
+    store = Store(str(LAB_RECORDING))
+    source = ReplaySource(store, store.span()[0] + 20, utc=True)  # 20 s of the recording left to play
+    source.play(1)  # each tick the test asks for: one recorded tick on
     app = SynscopeApp(source, autotick=False)
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(pilot, chart=True)

@@ -13,7 +13,6 @@ from rich.console import Console
 
 from tui.app import SynscopeApp
 from tui.core.catalog import CATALOG, Group
-from tui.scripted_source import ScriptedSource
 from tui.source import nstat_name
 from widgets.counter_note import note_text
 from widgets.counter_panel import _wrap
@@ -29,8 +28,8 @@ def screen_text(app: SynscopeApp, widget) -> str:  # type: ignore[no-untyped-def
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 32), (160, 48), (200, 60)])
-async def test_the_focused_counter_reads_in_netstat_words_at_every_size(size, settle):
-    app = SynscopeApp(ScriptedSource(), autotick=False)
+async def test_the_focused_counter_reads_in_netstat_words_at_every_size(size, settle, replayed_app):
+    app = replayed_app()  # the lab's recording: the counters the kernel moved
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await pilot.press("enter")  # into the detail panel: arrows pick the counter
@@ -68,8 +67,8 @@ def test_every_catalog_note_fits_its_box_at_80_columns():
 
 
 @pytest.mark.parametrize("size", [(160, 48), (200, 60)])
-async def test_from_160_columns_every_row_shows_its_whole_wording(size, settle):
-    app = SynscopeApp(ScriptedSource(), autotick=False)
+async def test_from_160_columns_every_row_shows_its_whole_wording(size, settle, replayed_app):
+    app = replayed_app()
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         panel = app.main.panel
@@ -91,15 +90,15 @@ async def test_from_160_columns_every_row_shows_its_whole_wording(size, settle):
                 assert all(len(t) == panel._width() for t in texts)
 
 
-async def test_below_160_columns_rows_stay_one_line(settle):
-    app = SynscopeApp(ScriptedSource(), autotick=False)
+async def test_below_160_columns_rows_stay_one_line(settle, replayed_app):
+    app = replayed_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         panel = app.main.panel
         assert not panel.wrap
         assert all(kind != "words" for kind, _ in panel._entries)
         hot = [ln for ln in panel.detail.lines if ln.hot and ln.group is Group.SYN]
-        assert hot  # the incident's SYN trouble is in view
+        assert hot  # the NAT + timestamps namespace's PAWS rejects are in view
 
 
 def test_wrap_keeps_words_whole_and_lines_short():

@@ -22,7 +22,7 @@ from textual.binding import Binding
 
 from widgets.namespace_table import SORTS
 
-__all__ = ["ACTIONS", "Action", "bindings", "help_rows", "key_text", "palette_entries"]
+__all__ = ["ACTIONS", "Action", "bindings", "help_rows", "REPLAY_ACTIONS", "key_text", "palette_entries"]
 
 Owner = Literal["app", "main", "widget"]
 
@@ -40,6 +40,7 @@ class Action:
     priority: bool = False  # global keys only (quit)
     owner: Owner = "main"  # "app": the App's own; "main": the main screen's; "widget": a widget's own key
     keys_shown: str = ""  # how the help writes the key when the key names would not read well
+    replay: bool = False  # only in `synscope replay` (the main screen hides it in the live TUI)
 
 
 _SORT_ORDER = tuple(SORTS)
@@ -81,6 +82,25 @@ ACTIONS: tuple[Action, ...] = (
            "queue / backlog and SYN-RECV, sockets by state, connections by peer, worst first; again closes",
            "Sockets of namespace", "Listeners' queues, socket states, connections by peer, read inside the "
            "selected namespace every tick"),
+    # replay (synscope replay): moving in the recorded time
+    Action("replay.back", "comma", "replay_step(-1)", "Tick back", "replay: one recorded tick back",
+           "Replay: one tick back", "Step back one recorded tick", replay=True),
+    Action("replay.forward", "full_stop", "replay_step(1)", "Tick fwd", "replay: one recorded tick forward",
+           "Replay: one tick forward", "Step forward one recorded tick", replay=True),
+    Action("replay.back_1m", "left_square_bracket", "replay_jump(-60)", "-1m", "replay: jump 1 min back",
+           "Replay: 1 min back", "Jump one minute back", show=False, replay=True),
+    Action("replay.forward_1m", "right_square_bracket", "replay_jump(60)", "+1m", "replay: jump 1 min forward",
+           "Replay: 1 min forward", "Jump one minute forward", show=False, replay=True),
+    Action("replay.back_10m", "left_curly_bracket", "replay_jump(-600)", "-10m", "replay: jump 10 min back",
+           "Replay: 10 min back", "Jump ten minutes back", show=False, replay=True),
+    Action("replay.forward_10m", "right_curly_bracket", "replay_jump(600)", "+10m", "replay: jump 10 min forward",
+           "Replay: 10 min forward", "Jump ten minutes forward", show=False, replay=True),
+    Action("replay.goto", "g", "replay_goto", "Go to", "replay: go to a time (10m before the end, 01:10, an ISO time)",
+           "Replay: go to a time", "Go to a recorded moment", replay=True),
+    Action("replay.play", "space", "replay_play", "Play/pause", "replay: play / pause (at the speed x chooses)",
+           "Replay: play / pause", "Play or pause the recording", replay=True),
+    Action("replay.speed", "x", "replay_speed", "Speed", "replay: play at 1x, 10x, 60x (each press the next)",
+           "Replay: next speed", "Play at 1x, 10x or 60x", replay=True),
     # the table's own keys (NamespaceTable.BINDINGS): help words here, bindings in the widget
     Action("table.detail", "enter", "detail", help="open the detail panel of the selected namespace (focus it)",
            palette="Detail panel", palette_help="Focus the selected namespace's counters", owner="widget"),
@@ -99,7 +119,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("palette", "", "", help="command palette: every action by name", owner="widget", keys_shown="ctrl+p"),
 )
 
-_KEY_NAMES = {"question_mark": "?", "slash": "/"}
+_KEY_NAMES = {"question_mark": "?", "slash": "/", "comma": ",", "full_stop": ".", "left_square_bracket": "[",
+              "right_square_bracket": "]", "left_curly_bracket": "{", "right_curly_bracket": "}"}
+REPLAY_ACTIONS = frozenset(a.action.partition("(")[0] for a in ACTIONS if a.replay)
 
 
 def key_text(action: Action) -> str:
@@ -123,9 +145,9 @@ def bindings(owner: Owner) -> list[Binding]:
             for a in ACTIONS if a.owner == owner and a.key]
 
 
-def help_rows() -> list[tuple[str, str]]:
-    """(key, what it does) for the help screen, in the table's order."""
-    return [(key_text(a), a.help) for a in ACTIONS if a.help]
+def help_rows(replay: bool = False) -> list[tuple[str, str]]:
+    """(key, what it does) for the help screen, in the table's order (the replay keys in replay)."""
+    return [(key_text(a), a.help) for a in ACTIONS if a.help and (replay or not a.replay)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +158,11 @@ class PaletteEntry:
     owner: Owner
 
 
-def palette_entries() -> list[PaletteEntry]:
+def palette_entries(replay: bool = False) -> list[PaletteEntry]:
     """The palette's entries, each action's key shown after its help, from the same entry."""
     out = []
     for a in ACTIONS:
-        if not a.palette:
+        if not a.palette or (a.replay and not replay):
             continue
         help_text = f"{a.palette_help} ({key_text(a)})" if a.key else a.palette_help
         out.append(PaletteEntry(a.palette, help_text, a.action, "main" if a.owner == "widget" else a.owner))

@@ -67,7 +67,9 @@ class SynscopeApp(App[int]):
                  allow_apply: bool = False) -> None:
         super().__init__()
         self.source = source
-        self.allow_apply = allow_apply  # only --allow-apply turns the sysctl preview's apply on
+        # replay (tui/replay_source.py): recorded data, so no capture or apply; the source says why
+        self.replay = bool(getattr(source, "replay", False))
+        self.allow_apply = allow_apply and not self.replay  # only --allow-apply turns the sysctl preview's apply on
         self._captures: CaptureManager | None = None
         self.interval = interval if interval is not None else source.interval
         self.autotick = autotick
@@ -78,7 +80,8 @@ class SynscopeApp(App[int]):
         self._tick_timer = None
         self._sample_worker = None
         self._tick_again = False
-        self._main = MainScreen(ns_filter=ns_filter, hostname="" if source.scripted else socket.gethostname())
+        hostname = getattr(source, "host", "") if self.replay else ("" if source.scripted else socket.gethostname())
+        self._main = MainScreen(ns_filter=ns_filter, hostname=hostname)
 
     # -- contract for other screens -------------------------------------------------------------
     @property
@@ -94,12 +97,22 @@ class SynscopeApp(App[int]):
             self._captures = CaptureManager()
         return self._captures
 
+    def _capture_refused(self) -> bool:
+        reason = getattr(self.source, "capture_off", "")
+        if reason:
+            self.notify(reason, severity="warning", timeout=6)
+        return bool(reason)
+
     def open_capture(self, ns: NetNS | None) -> None:
+        if self._capture_refused():
+            return
         from tui.screens import capture as capture_screens
 
         capture_screens.open_capture(self, ns, self.captures, self.source.values)
 
     def open_capture_list(self) -> None:
+        if self._capture_refused():
+            return
         from tui.screens import capture as capture_screens
 
         capture_screens.open_capture_list(self, self.captures, self.source.values)
@@ -122,7 +135,8 @@ class SynscopeApp(App[int]):
             return
         from tui.screens.sysctl import SysctlScreen
 
-        self.call_from_thread(self.push_screen, SysctlScreen.from_diagnosis(d, allow_apply=self.allow_apply))
+        self.call_from_thread(self.push_screen, SysctlScreen.from_diagnosis(
+            d, allow_apply=self.allow_apply, apply_off=getattr(self.source, "apply_off", "")))
 
     @on(BundleRequested)
     def _bundle_requested(self, msg: BundleRequested) -> None:
@@ -231,7 +245,7 @@ class SynscopeApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(help_rows()))
+        self.push_screen(HelpScreen(help_rows(self.replay)))
 
 
 def run(args: argparse.Namespace, source: DataSource | None = None) -> int:

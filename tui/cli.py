@@ -10,6 +10,8 @@ import sys
 from tui.commands.argtypes import MAX_INTERVAL, seconds
 from tui.version import VersionAction
 
+DEFAULT_STORE = "/var/lib/synscope"  # the recorder's default directory (tui/commands/record.py)
+
 # subcommand -> module exposing add_parser(subparsers) (which sets func=run on its parser)
 COMMANDS = {
     "snapshot": "tui.commands.snapshot",
@@ -17,9 +19,10 @@ COMMANDS = {
     "diagnose": "tui.commands.diagnose",
     "exporter": "tui.commands.exporter",
     "sockets": "tui.commands.sockets",
+    "bundle": "tui.commands.bundle",
     "record": "tui.commands.record",
     "dump": "tui.commands.dump",
-    "bundle": "tui.commands.bundle",
+    "replay": "tui.commands.replay",
 }
 
 
@@ -40,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the sysctl preview (key s) write a proposed value into the selected namespace, after confirmation; "
         "off by default: without it synscope never writes a sysctl",
     )
+    parser.add_argument("--store", dest="tui_store", default=None, metavar="DIR",
+                        help="the recorder's store (default /var/lib/synscope, when there): the TUI opens with its "
+                        "recorded history; only read, never written")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
         try:
@@ -65,7 +71,16 @@ def main(argv: list[str] | None = None) -> int:
             # imported (tui.source imports no Textual): the first frame comes sooner
             from tui.source import LiveSource
 
-            source = LiveSource(interval=args.interval, in_background=True)
+            store = args.tui_store or DEFAULT_STORE
+            source = LiveSource(interval=args.interval, in_background=True, store=store,
+                                store_explicit=args.tui_store is not None)
+            from tui.app import run
+
+            return run(args, source)
+        if getattr(args, "tui_source", None) is not None:  # replay: the same App on another source
+            source = args.tui_source(args)
+            if source is None:
+                return 1
             from tui.app import run
 
             return run(args, source)

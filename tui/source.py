@@ -342,8 +342,13 @@ class LiveSource:
 
     scripted = False
 
-    def __init__(self, interval: float = 1.0, monitor=None, *, in_background: bool = False) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, interval: float = 1.0, monitor=None, *, in_background: bool = False,  # type: ignore[no-untyped-def]
+                 store: str | None = None, store_explicit: bool = False) -> None:
         self.interval = interval
+        # the recorder's store: its past is loaded before the first read (tui/core/store/past.py)
+        self._store = store
+        self._store_explicit = store_explicit
+        self.history_note = ""  # the status line's lead: "history from the recorder since HH:MM", or why not
         self._lock = threading.Lock()
         self._seq = 0
         self._monitor = monitor
@@ -399,6 +404,8 @@ class LiveSource:
                     self._seq += 1
                     return Frame(time.time(), list(latest.namespaces), {}, tuple(latest.statuses),
                                  tuple(latest.notes), latest.root, 0.0, 0.0, self._seq, sampled=False)
+            if self._store is not None:
+                self._load_past(monitor)
             tick = monitor.tick()
             hist = monitor.history
             summaries = {ns.inode: summarize(ns.inode, hist.get(ns.inode)) for ns in tick.namespaces}
@@ -410,6 +417,20 @@ class LiveSource:
             sample.time, list(tick.namespaces), summaries, tuple(tick.statuses), notes, tick.root,
             max(0.0, time.time() - sample.time), sample.duration, seq,
         )
+
+    def _load_past(self, monitor) -> None:  # type: ignore[no-untyped-def]
+        """Once, before the first read: the recorded histories of the namespaces discovery found."""
+        from tui.core.store.past import load_past
+
+        path, self._store = self._store, None
+        latest = monitor.latest()
+        history = monitor.history
+        past = load_past(path, list(latest.namespaces) if latest else [], history.capacity,
+                         explicit=self._store_explicit)
+        for inode, h in past.histories.items():
+            if inode not in history.by_inode or not history.by_inode[inode].ticks:
+                history.by_inode[inode] = h
+        self.history_note = past.note
 
     def history(self, inode: int) -> NsHistory | None:
         return self.monitor.history.get(inode)

@@ -30,6 +30,8 @@ class StatusInfo:
     frozen_behind: int = 0  # frames sampled since the display froze
     baseline: str = ""  # "" or "baseline set 42 s ago for web-..."
     slow: bool = False  # the last tick took longer than the interval
+    lead: str = ""  # said first: where the history comes from (the recorder, a replay)
+    replay: bool = False  # recorded data: no sample age to tell
 
 
 class StatusLine(Static):
@@ -56,6 +58,9 @@ class StatusLine(Static):
     @staticmethod
     def render_info(info: StatusInfo) -> Text:
         t = Text(no_wrap=False, overflow="ellipsis")
+        if info.lead:
+            t.append(info.lead, style="bold cyan")
+            t.append(" · ")
         if info.frozen:
             t.append(" FROZEN ", style="bold reverse cyan")
             t.append(f" {info.frozen_behind} new samples not shown (p resumes) ", style="cyan")
@@ -70,7 +75,9 @@ class StatusLine(Static):
         if absent:  # simply not on this node: say so briefly (snapshot prints why)
             t.append(f"no {', no '.join(absent)} · ", style="dim")
         t.append(f"every {info.interval:g} s", style="")
-        if info.sample_age is None:
+        if info.replay:
+            pass  # the title says which moment is shown
+        elif info.sample_age is None:
             t.append(" · waiting for the first sample", style="dim")
         else:
             t.append(f" · sample {info.sample_age:.1f} s ago", style="bold red" if info.slow else "")

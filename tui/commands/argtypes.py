@@ -54,23 +54,21 @@ def whole_number(maximum: int) -> Callable[[str], int]:
     return parse
 
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def duration(maximum: float) -> Callable[[str], float]:
-    """A type: ``30s``, ``5m``, ``1h`` or plain seconds, more than 0 and at most ``maximum``."""
-    plain = seconds(maximum)
+    """A type: ``30s``, ``5m``, ``1h30m``, ``24h`` or plain seconds (tui.core.store.when), more
+    than 0 and at most ``maximum``."""
+    from tui.core.store.when import parse_duration
 
     def parse(text: str) -> float:
-        t = text.strip().lower()
-        unit = _UNITS.get(t[-1:]) if t else None
-        if unit is None:
-            return plain(t)
         try:
-            n = float(t[:-1])
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a duration such as 30s, 5m or 1h, not {text!r}") from None
-        return plain(repr(n * unit))
+            value = parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text!r}")
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:g} s, not {text!r}")
+        return value
 
     parse.__name__ = "duration"
     return parse

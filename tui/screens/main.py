@@ -36,7 +36,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
-from tui.actions import bindings
+from tui.actions import REPLAY_ACTIONS, bindings
 from tui.core.namespaces import NetNS
 from tui.sockets_view import SocketsRead, SocketsView
 from tui.source import DataSource, Frame, NsDetail
@@ -386,6 +386,9 @@ class MainScreen(Screen):
         t.append(" synscope ", style="bold reverse")
         if self.hostname:
             t.append(f" {self.hostname}", style="bold")
+        if self.replaying:  # the replayed wall-clock time, right after the host: what the screen shows
+            t.append("  ")
+            t.append(f" {self.source.title()} ", style="bold reverse magenta")  # type: ignore[attr-defined]
         t.append(f"  namespaces {table.shown} / {table.total}")
         if self.filter_text:
             t.append("  filter: ", style="dim")
@@ -445,9 +448,19 @@ class MainScreen(Screen):
             namespaces=len(f.namespaces) if f else 0, shown=self.table.shown if f else 0,
             statuses=tuple(f.statuses) if f else (), notes=notes, root=f.root if f else (os.geteuid() == 0),
             frozen=self.frozen, frozen_behind=self.frozen_behind, baseline=base,
-            slow=app.slow,
+            slow=app.slow, lead=self._status_lead(), replay=self.replaying,
         )
         self.status.show(info)
+
+    @property
+    def replaying(self) -> bool:
+        return bool(getattr(self.source, "replay", False))
+
+    def _status_lead(self) -> str:
+        """Where the history comes from: a replay's span, or the recorder's past in the live TUI."""
+        if self.replaying:
+            return self.source.position()  # type: ignore[attr-defined]
+        return getattr(self.source, "history_note", "")
 
     def _apply_chart_visibility(self) -> None:
         self.set_class(self.chart_on, "-chart")
@@ -457,6 +470,51 @@ class MainScreen(Screen):
             self.chart.show(self.detail, ns.name if ns is not None else "")
 
     # -- actions (keys and palette entries from tui/actions.py) ----------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the replay keys: hidden from the live TUI's footer, and inert there
+        return not (action in REPLAY_ACTIONS and not self.replaying)
+
+    def _replay_moved(self) -> None:
+        self._render_title()
+        self.render_status()
+        self.synscope.request_tick()  # the worker reads the store and brings the new moment
+
+    def action_replay_step(self, n: int) -> None:
+        self.source.step(n)  # type: ignore[attr-defined]
+        self._replay_moved()
+
+    def action_replay_jump(self, seconds: float) -> None:
+        self.source.jump(seconds)  # type: ignore[attr-defined]
+        self._replay_moved()
+
+    def action_replay_play(self) -> None:
+        self.source.play()  # type: ignore[attr-defined]
+        self._replay_moved()
+
+    def action_replay_speed(self) -> None:
+        speed = self.source.next_speed()  # type: ignore[attr-defined]
+        self.notify(f"playing at {speed}x", timeout=2)
+        self._replay_moved()
+
+    def action_replay_goto(self) -> None:
+        from tui.screens.goto import GoToScreen
+
+        self.app.push_screen(GoToScreen(self.source.position()), self._go_to)  # type: ignore[attr-defined]
+
+    def _go_to(self, text: str | None) -> None:
+        if not text:
+            return
+        from tui.core.store.when import parse_when
+
+        source = self.source
+        try:
+            t = parse_when(text, source.span[1])  # type: ignore[attr-defined]
+        except ValueError as exc:
+            self.notify(str(exc), severity="error", timeout=6)
+            return
+        source.go_to(t)  # type: ignore[attr-defined]
+        self._replay_moved()
+
     def _typing(self) -> bool:
         return isinstance(self.focused, Input)
 

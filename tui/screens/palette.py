@@ -24,7 +24,7 @@ class ActionsProvider(Provider):
     def entries(self) -> Iterator[tuple[PaletteEntry, object]]:
         """(entry, its callback) for the screen the palette was opened over."""
         on_main = isinstance(self.screen, MainScreen)
-        for entry in palette_entries():
+        for entry in palette_entries(replay=getattr(self.app, "replay", False)):
             if entry.owner == "app":
                 yield entry, partial(self.app.run_action, entry.action)
             elif on_main:

@@ -148,8 +148,10 @@ class SysctlScreen(Screen[None]):
         kernel: str = "",
         notes: Sequence[str] = (),
         log_dir: str | None = None,
+        apply_off: str = "",
     ) -> None:
         super().__init__()
+        self.apply_off = apply_off  # why apply cannot be on here at all (replay), "" when --allow-apply would do
         self.ns = ns
         self.findings = tuple(findings)
         self.proposals = tuple(proposals if proposals is not None else proposals_of(self.findings))
@@ -165,11 +167,11 @@ class SysctlScreen(Screen[None]):
 
     @classmethod
     def from_diagnosis(cls, d: Diagnosis, *, allow_apply: ApplyPermit | bool | None = False,
-                       log_dir: str | None = None) -> SysctlScreen:
+                       log_dir: str | None = None, apply_off: str = "") -> SysctlScreen:
         """The screen for a :func:`tui.core.rules.diagnose_namespace` result (run that in a worker:
         it reads sysctls and sockets inside the namespace)."""
-        return cls(d.ns, d.findings, d.proposals, allow_apply=allow_apply,
-                   kernel=d.sysctls.kernel if d.sysctls else "", notes=d.notes, log_dir=log_dir)
+        return cls(d.ns, d.findings, d.proposals, allow_apply=False if apply_off else allow_apply,
+                   kernel=d.sysctls.kernel if d.sysctls else "", notes=d.notes, log_dir=log_dir, apply_off=apply_off)
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -186,7 +188,9 @@ class SysctlScreen(Screen[None]):
         t.append("sysctl preview ", style="bold")
         t.append(f"{self.ns.name} ", style="bold cyan")
         t.append(f"({self.ns.kind}, {self.ns.label}) kernel {self.kernel}  ")
-        if self.permit is None:
+        if self.apply_off:
+            t.append("RECORDED · apply off (replay)", style="bold cyan")
+        elif self.permit is None:
             t.append("apply off (--allow-apply)", style="dim")
         else:
             t.append(" APPLY ON ", style="bold reverse red")
@@ -196,7 +200,7 @@ class SysctlScreen(Screen[None]):
         t = Text()
         lines = [*(f"note: {n}" for n in self.notes), *self.log_lines[-3:]]
         if not lines:
-            t.append("nothing written" + ("" if self.permit else "; read-only: start with --allow-apply to apply"), style="dim")
+            t.append("nothing written" + ("" if self.permit else "; read-only: " + (self.apply_off or "start with --allow-apply to apply")), style="dim")
         for i, line in enumerate(lines):
             t.append(("\n" if i else "") + line)
         return t
@@ -279,6 +283,8 @@ class SysctlScreen(Screen[None]):
 
     # -- apply / revert ---------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "apply" and self.apply_off:
+            return True  # replay: the key answers with the reason (a disabled key would say nothing)
         if action in ("apply", "revert") and self.permit is None:
             return None  # shown disabled in the footer: there is no write path without the flag
         if action == "revert" and not self.changes:
@@ -286,6 +292,9 @@ class SysctlScreen(Screen[None]):
         return True
 
     def action_apply(self) -> None:
+        if self.apply_off:
+            self.notify(self.apply_off, severity="warning")
+            return
         if self.permit is None:
             self.notify("apply is off: start synscope with --allow-apply to enable it", severity="warning")
             return
