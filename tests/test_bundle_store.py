@@ -124,6 +124,18 @@ def test_a_recorded_namespace_bundle_holds_its_recording_alone_and_the_counters_
         assert [n.name for n in m.namespaces] == [server_ns] and s.notes == []
     finally:
         s.close()
+    # `synscope replay recording.synscope` opens it: the replay's source shows that namespace alone
+    from tui.commands.replay import open_source
+
+    source = open_source(str(rec_file), None)
+    assert not isinstance(source, str), source
+    try:
+        frame = source.tick()
+        assert [n.name for n in frame.namespaces] == [server_ns]
+        replayed = source.counter_window(live.inode, 300)
+        assert replayed is not None and sum(d or 0 for d in replayed.deltas["TcpExt.ListenDrops"]) == csv_drops
+    finally:
+        source.close()
     # nothing of another namespace, nor the node's statuses and notes, in the file
     con = sqlite3.connect(f"file:{rec_file}?mode=ro", uri=True)
     try:
@@ -228,12 +240,11 @@ def test_the_identity_is_inode_and_namespace_id_never_the_inode_alone(lab, tmp_p
     assert absent.value.absent
 
 
-async def test_the_tuis_bundle_worker_takes_the_recording_from_a_store_it_is_given(lab, tmp_path, monkeypatch):
-    """The real app on the live node, and its bundle worker given a store (the App itself
-    passes none until the TUI takes --store): the recording comes from the store, the
-    counters stay the session's history, as on screen."""
+async def test_the_tuis_bundle_takes_the_recording_from_the_store_the_tui_was_given(lab, tmp_path, monkeypatch):
+    """The real app on the live node with --store: a bundle request (what `w` posts) gets
+    the recording from that store; the counters stay the session's history, as on screen."""
     from tui.app import SynscopeApp
-    from tui.screens.bundle import write_bundle_in_worker
+    from tui.screens.bundle import BundleRequested
     from tui.source import LiveSource
 
     state = tmp_path / "state"
@@ -242,7 +253,7 @@ async def test_the_tuis_bundle_worker_takes_the_recording_from_a_store_it_is_giv
     store_dir = str(tmp_path / "store")
     _record_briefly(store_dir)
     inode = ns_inode_of_path(f"/run/netns/{name}")
-    app = SynscopeApp(LiveSource(interval=0.3), ns_filter=name, autotick=False)
+    app = SynscopeApp(LiveSource(interval=0.3, store=store_dir, store_explicit=True), ns_filter=name, autotick=False)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             for _ in range(2):
@@ -251,7 +262,8 @@ async def test_the_tuis_bundle_worker_takes_the_recording_from_a_store_it_is_giv
                 await pilot.pause()
             ns = app.main.selected_namespace
             assert ns is not None and ns.inode == inode
-            write_bundle_in_worker(app, app.source, ns, [], store=store_dir)
+            app.post_message(BundleRequested(ns))
+            await pilot.pause()
             await app.workers.wait_for_complete()
             await pilot.pause()
             said = [n.message for n in app._notifications]

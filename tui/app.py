@@ -142,8 +142,8 @@ class SynscopeApp(App[int]):
     def _bundle_requested(self, msg: BundleRequested) -> None:
         # `w` in the capture pane or the sysctl preview: this namespace's captures of the session go in
         captures = self._captures.statuses() if self._captures is not None else []
-        # store: the recorder's store directory, for the window's recording; None until the TUI takes one (--store)
-        write_bundle_in_worker(self, self.source, msg.ns, captures, store=None)
+        # the recorder's store the TUI was given (--store, or its default): the window's recording comes from it
+        write_bundle_in_worker(self, self.source, msg.ns, captures, store=getattr(self.source, "store_path", None))
 
     # -- lifecycle -------------------------------------------------------------------------
     def get_default_screen(self) -> Screen:

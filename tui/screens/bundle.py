@@ -5,9 +5,9 @@ A screen posts :class:`BundleRequested` for its namespace; the App, which holds 
 thread worker that calls the core (:func:`tui.core.bundle.write_bundle`) and says in a
 notification where the file went, or why it could not be written.
 
-With a recorder store (``store``: the directory the App was given), the bundle also holds the
-window's recording of that namespace alone (:mod:`tui.core.recorded_window`); the counters
-stay the session's history, as on screen. The App passes None until the TUI takes a store.
+With a recorder store (``store``: the directory the TUI was given, ``--store`` or the
+recorder's default), the bundle also holds the window's recording of that namespace alone
+(:mod:`tui.core.recorded_window`); the counters stay the session's history, as on screen.
 """
 
 from __future__ import annotations
