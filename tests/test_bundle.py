@@ -266,6 +266,8 @@ def synscope(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess:
 def test_headless_bundle_exit_codes_and_default_name(lab, tmp_path):
     require("ip", shutil.which("ip") is not None)
     name = lab.add("cmd")
+    assert not os.path.exists("/var/lib/synscope/synscope.db"), \
+        "a recorder store in the default directory: this test is of the bundle without one (tests/test_bundle_store.py has it)"
     r = synscope("bundle", name, "--sample", "1", cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr
     path = r.stdout.strip()
@@ -275,7 +277,8 @@ def test_headless_bundle_exit_codes_and_default_name(lab, tmp_path):
     got = members(path)
     readme = " ".join(got["README.txt"].decode().split())
     assert ("counters: sampled by `synscope bundle` as it ran: 2 samples 1 s apart over 1 s; "
-            "no recorder store was found, so nothing from before the command is here") in readme, readme
+            "no recorder store was found at /var/lib/synscope, so nothing from before the command is here") in readme, \
+        readme
     assert "Traceback" not in r.stderr
 
     out = str(tmp_path / "x.tar.gz")
@@ -294,7 +297,7 @@ def test_headless_bundle_exit_codes_and_default_name(lab, tmp_path):
     missing_pcap = synscope("bundle", name, "--pcap", str(tmp_path / "nope.pcap"))
     assert missing_pcap.returncode == 1 and "no such file" in missing_pcap.stderr
     helptext = synscope("bundle", "--help").stdout
-    assert "no recorder store" in helptext and "mode 0600" in helptext
+    assert "--store" in helptext and "recording.synscope" in helptext and "mode 0600" in helptext
 
 
 # -- the TUI: `w` in the capture pane and in the sysctl preview -------------------------------

@@ -142,7 +142,8 @@ class SynscopeApp(App[int]):
     def _bundle_requested(self, msg: BundleRequested) -> None:
         # `w` in the capture pane or the sysctl preview: this namespace's captures of the session go in
         captures = self._captures.statuses() if self._captures is not None else []
-        write_bundle_in_worker(self, self.source, msg.ns, captures)
+        # the recorder's store the TUI was given (--store, or its default): the window's recording comes from it
+        write_bundle_in_worker(self, self.source, msg.ns, captures, store=getattr(self.source, "store_path", None))
 
     # -- lifecycle -------------------------------------------------------------------------
     def get_default_screen(self) -> Screen:

@@ -348,6 +348,7 @@ class LiveSource:
         # the recorder's store: its past is loaded before the first read (tui/core/store/past.py)
         self._store = store
         self._store_explicit = store_explicit
+        self.store_path = store  # kept: the incident bundle's recording of the window comes from it
         self.history_note = ""  # the status line's lead: "history from the recorder since HH:MM", or why not
         self._lock = threading.Lock()
         self._seq = 0

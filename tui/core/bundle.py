@@ -2,9 +2,10 @@
 
 One implementation for the TUI (``w`` in the capture pane and the sysctl preview) and for
 ``synscope bundle NS``. The caller hands in what only it has — the counters over the window
-(a :class:`CounterWindow`, from the TUI's History, the headless command's own short sampling,
-or later a recorder's store), the diagnosis it shows, the session's captures — and this
-module reads the rest inside the namespace: sysctls (and the host's), listening sockets,
+(a :class:`CounterWindow`, from the TUI's History, the recorder's store, or the headless
+command's own short sampling), the diagnosis it shows, the session's captures, and a
+recording of the window when a recorder's store has one (:func:`recording_from`, made by
+:mod:`tui.core.recorded_window`) — and this module reads the rest inside the namespace: sysctls (and the host's), listening sockets,
 ``ip addr`` / ``ip route`` / ``ip -s link`` (``ip`` run by argv inside the namespace, no
 shell), conntrack statistics.
 
@@ -36,8 +37,9 @@ import struct
 import tarfile
 import textwrap
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .counters import is_gauge
 from .history import NsHistory
@@ -45,22 +47,29 @@ from .namespaces import NetNS
 from .nsprogram import run_program_in
 from .netns import NetnsReader, run_in_namespace
 
+if TYPE_CHECKING:
+    from .recorded_window import RecordedWindow
+
 __all__ = [
     "BUNDLE_MODE",
     "BundleError",
+    "BundleRecording",
     "BundleResult",
     "CounterWindow",
     "GivenCapture",
     "NO_RECORDER",
+    "RECORDING_MEMBER",
     "counter_window",
     "default_bundle_name",
     "identity_record",
+    "recording_from",
     "write_bundle",
 ]
 
 BUNDLE_MODE = 0o600
-# said in README.txt while no recorder store can feed a bundle (see the `recording` seam)
+# said in README.txt when no recorder store was there to give a recording of the window
 NO_RECORDER = "no recorder store was found"
+RECORDING_MEMBER = "recording.synscope"
 PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">", b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}
 
 
@@ -280,6 +289,38 @@ def whole_pcap(path: str) -> bytes:
     return data[:pos] if pos < size else data
 
 
+# -- the recording of the window ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BundleRecording:
+    """What a recorder's store gives a bundle: a recording file's bytes and, for README.txt,
+    where it comes from and what the store said was damaged while it was read."""
+
+    data: bytes
+    about: str
+    notes: tuple[str, ...] = ()
+
+
+def recording_from(window: RecordedWindow) -> BundleRecording:
+    """The window's recording (this namespace alone), written in a private temporary
+    directory and read back: the tar member is what was written, and nothing stays on disk."""
+    import shutil
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="synscope-bundle-rec-")  # 0700
+    try:
+        f = os.path.join(tmp, RECORDING_MEMBER)
+        window.write_recording(f)
+        with open(f, "rb") as fh:
+            data = fh.read()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return BundleRecording(data, f"recording: {RECORDING_MEMBER} ({len(data) // 1024 or 1} KB): this namespace "
+                                 f"alone, {window.ticks_words()}, from the recorder's store {window.path}",
+                           tuple(window.notes))
+
+
 # -- writing ---------------------------------------------------------------------------------
 
 
@@ -359,7 +400,8 @@ def write_bundle(
     counters_missing: str = "",
     diagnosis: object | Callable[[], object] | None = None,
     captures: Iterable[object] = (),
-    recording: Callable[[], Sequence[tuple[str, bytes | str]]] | None = None,
+    recording: Callable[[], BundleRecording] | None = None,
+    recording_missing: str = NO_RECORDER,
     reader: NetnsReader | None = None,
     host: NetNS | None = None,
     overwrite: bool = False,
@@ -373,8 +415,9 @@ def write_bundle(
     ``counters_missing`` says why there are none. ``diagnosis``: a
     :class:`~tui.core.rules.Diagnosis` or a function making one. ``captures``: capture
     statuses (:class:`~tui.core.capture.CaptureStatus`); only this namespace's are taken.
-    ``recording``: the seam for the recorder — a function giving ``(member name, bytes or
-    file path)`` of a recording of the window; None says so in README.txt.
+    ``recording``: a function giving the window's recording (:func:`recording_from` a
+    recorder's store), called as a part: what it raises is a note. None: README.txt says
+    ``recording_missing`` (why there is none) instead.
     ``before_part(name)`` is called before each part (tests remove the namespace there).
     """
     path = os.path.abspath(os.path.expanduser(path))
@@ -383,8 +426,8 @@ def write_bundle(
     own = reader is None
     rd = reader if reader is not None else NetnsReader()
     try:
-        parts = _gather(ns, counters, counters_missing, diagnosis, captures, recording, rd, host, before_part,
-                        time.time() if now is None else now)
+        parts = _gather(ns, counters, counters_missing, diagnosis, captures, recording, recording_missing, rd, host,
+                        before_part, time.time() if now is None else now)
         members = _write_tar(fd, parts, ns)
         written = True
     finally:
@@ -400,7 +443,8 @@ def write_bundle(
                         os.path.getsize(path))
 
 
-def _gather(ns, counters, counters_missing, diagnosis, captures, recording, rd, host, before_part, now) -> _Parts:  # type: ignore[no-untyped-def]
+def _gather(ns, counters, counters_missing, diagnosis, captures, recording, recording_missing, rd, host, before_part,
+            now) -> _Parts:  # type: ignore[no-untyped-def]
     parts = _Parts()
     gone_noted = False
 
@@ -508,10 +552,16 @@ def _gather(ns, counters, counters_missing, diagnosis, captures, recording, rd, 
 
     def recording_part() -> None:
         if recording is None:
-            parts.about.append(f"recording: none — {NO_RECORDER}, so no recording of the window is in this bundle")
+            parts.about.append(f"recording: none — {recording_missing}, so no recording of the window is in this bundle")
             return
-        for name, data in recording():
-            parts.add(name, data, "a recording of the window: synscope replay FILE")
+        got = recording()
+        parts.about.append(got.about)
+        parts.add(RECORDING_MEMBER, got.data,
+                  f"a recording of this namespace alone over the window, from the recorder's store: "
+                  f"synscope replay {RECORDING_MEMBER} (the TUI at that time: step, jump, go to a time), or "
+                  f"synscope dump {RECORDING_MEMBER} (its counters as csv). Another namespace's data is never in it.")
+        for n in got.notes:
+            parts.note("recorder store", n)
 
     part("identity", identity)
     part("counters", counters_part)
