@@ -200,6 +200,11 @@ class SynscopeApp(App[int]):
         self.slow = took > self.interval
         if self.closing:
             return
+        # one chain of ticks: a tick a key asked for (request_tick) must not leave the timer
+        # already pending to start a second chain (replay "at 1x" ran several times too fast)
+        if self._tick_timer is not None:
+            self._tick_timer.stop()
+            self._tick_timer = None
         if self._tick_again:
             self._tick_timer = self.set_timer(0.01, self.request_tick)
             return
