@@ -35,21 +35,47 @@ BUSY_KEYS = [f"TcpExt.K{i}" for i in range(20)] + ["Tcp.InSegs", "Tcp.OutSegs", 
                                                      "TcpExt.DelayedACKs"]
 
 
+class SyntheticStore:
+    """A store written tick by tick with the real StoreWriter, as a recorder would: BUSY of
+    the namespaces with 25 counters moving every tick, the rest idle."""
+
+    def __init__(self, directory: str, hours: float, n: int, busy: int, namespaces: list[NetNS] | None = None) -> None:
+        self.w = StoreWriter(directory, max_bytes=1 << 30, retain=hours * 3600 + 3600)
+        self.w.con.execute("PRAGMA synchronous=OFF")
+        self.base = {k: 1000 for k in BUSY_KEYS} | {"Tcp.CurrEstab": 3, "Tcp.ActiveOpens": 10}
+        if namespaces is None:  # fake ones, with inodes no live namespace has
+            namespaces = [NetNS(4026540000 + i, "pod", f"shop/web-{i}", pod=f"web-{i}", k8s_namespace="shop",
+                                ns_id=i + 1) for i in range(n)]
+        self.rows = [self.w.open_namespace(ns, self.base) for ns in namespaces]
+        self.busy = busy
+        self.rnd = random.Random(12)
+        self.last: float | None = None  # the time of the last tick written
+
+    def tick(self, t: float) -> None:
+        self.w.begin(t)
+        for r in self.rows[:self.busy]:
+            self.w.moved(r, {k: self.rnd.randrange(1, 40) for k in BUSY_KEYS},
+                         gauges={"Tcp.CurrEstab": self.rnd.randrange(2, 9)})
+        self.w.commit(values_of=lambda row: self.base)
+        self.last = t
+
+    def catch_up(self) -> None:
+        """Ticks a second apart until the last one is within a second of now: a running recorder."""
+        assert self.last is not None
+        while self.last + 1 <= time.time():
+            self.tick(self.last + 1)
+
+    def close(self) -> None:
+        self.w.close()
+
+
 def write(directory: str, hours: float, n: int, busy: int) -> tuple[float, int]:
     start = time.time() - hours * 3600
-    w = StoreWriter(directory, max_bytes=1 << 30, retain=hours * 3600 + 3600)
-    w.con.execute("PRAGMA synchronous=OFF")
-    base = {k: 1000 for k in BUSY_KEYS} | {"Tcp.CurrEstab": 3, "Tcp.ActiveOpens": 10}
-    rows = [w.open_namespace(NetNS(4026540000 + i, "pod", f"shop/web-{i}", pod=f"web-{i}", k8s_namespace="shop",
-                                   ns_id=i + 1), base) for i in range(n)]
-    rnd = random.Random(12)
+    store = SyntheticStore(directory, hours, n, busy)
     ticks = int(hours * 3600)
     for tick in range(ticks):
-        w.begin(start + tick)
-        for r in rows[:busy]:
-            w.moved(r, {k: rnd.randrange(1, 40) for k in BUSY_KEYS}, gauges={"Tcp.CurrEstab": rnd.randrange(2, 9)})
-        w.commit(values_of=lambda row: base)
-    w.close()
+        store.tick(start + tick)
+    store.close()
     return start, ticks
 
 
