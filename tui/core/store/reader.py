@@ -138,6 +138,7 @@ class Store:
         self.notes: list[str] = []
         self._said: set[str] = set()
         self._chunks: OrderedDict[tuple[int, int], Chunk | None] = OrderedDict()
+        self._cache_bound = _CACHE_CHUNKS  # grows to what one moment needs (_load_chunks)
         self._times: dict[int, array] = {}
         self.refresh()
 
@@ -315,7 +316,11 @@ class Store:
             if c in self._open_chunks and not self._open_built.get(c):
                 self._open_chunk(c)
                 self._open_built[c] = True
-        while len(self._chunks) > _CACHE_CHUNKS:
+        # the cache holds at least what one moment needs (every namespace's chunks of the
+        # window): with 1000 namespaces a fixed 4096 evicted the chunks history_at had just
+        # loaded in one query, and each namespace's window read them again one by one (9 s)
+        self._cache_bound = max(self._cache_bound, 2 * len(rows) * (hi - lo + 1))
+        while len(self._chunks) > self._cache_bound:
             self._chunks.popitem(last=False)
 
     def _inode_of(self, row: int) -> int:
