@@ -148,7 +148,9 @@ def test_capture_writes_a_pcap_with_the_nodes_tcpdump(onefile, node_dir, lab, tm
     ns = lab.add("cap")
     cwd, env = node_dir
     pcap = tmp_path / "cap.pcap"
-    proc = subprocess.Popen([str(onefile), "capture", ns, "--preset", "syn", "--duration", "20", "-w", str(pcap)],
+    # --duration well beyond the test's own steps: the SIGINT below must come first even on a
+    # loaded machine (under load the 20 s it had ran out first, and the capture ended by itself)
+    proc = subprocess.Popen([str(onefile), "capture", ns, "--preset", "syn", "--duration", "300", "-w", str(pcap)],
                             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
