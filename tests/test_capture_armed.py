@@ -471,6 +471,8 @@ async def test_the_form_arms_on_a_counter_and_the_list_shows_armed_triggered_sav
             spec = mgr.spec(cid)
             assert spec.when is not None and (spec.before, spec.after, spec.max_triggers, spec.duration) == (2, 2, 1, 3600)
             ticking = Ticking(ns, mgr)
+            # pushed is not mounted: wait for the pane's list before querying it
+            assert await until(pilot, lambda: len(app.screen.query(CaptureList)) == 1)
             lst = app.screen.query_one(CaptureList)
 
             def cell(col: str) -> str:

@@ -69,6 +69,13 @@ def mgr():
         assert not any(tcpdump_alive(p) for p in pids)
 
 
+def pane_up(app) -> bool:  # type: ignore[no-untyped-def]
+    """The capture pane is the screen as soon as it is pushed, its widgets once it has mounted
+    them: wait for both (a query in between found no CaptureLog, once in CI)."""
+    return isinstance(app.screen, CaptureScreen) and len(app.screen.query(CaptureSummary)) == 1 \
+        and len(app.screen.query(CaptureLog)) == 1
+
+
 async def until(pilot, pred, steps: int = 200) -> bool:
     """Wait on a condition, pumping the app: at most steps × 0.05 s."""
     for _ in range(steps):
@@ -97,7 +104,7 @@ async def test_form_starts_a_capture_and_the_pane_shows_live_lines(lab, mgr):
         await pilot.pause()
         assert "tcp-syn" in text_of(form.query_one("#preview", Static))
         await pilot.press("enter")  # Enter on the highlighted preset starts it
-        assert await until(pilot, lambda: isinstance(app.screen, CaptureScreen)), text_of(form.query_one("#error", Static))
+        assert await until(pilot, lambda: pane_up(app)), text_of(form.query_one("#error", Static))
         cid = mgr.ids()[0]
         assert await until(pilot, lambda: mgr.status(cid).listening)
         connect(lab, cli, 3, 8080)
@@ -195,7 +202,7 @@ async def test_pane_shows_the_namespaces_syn_trouble_during_the_capture(lab, mgr
     assert mgr.wait_listening(cid)
     app = Host(ns, mgr, history_of, form=False)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: isinstance(app.screen, CaptureScreen))
+        assert await until(pilot, lambda: pane_up(app))
         summary = app.screen.query_one(CaptureSummary)
         assert "none moved" in text_of(summary)
         # a backlog-1 server that never accepts, 20 connections: its accept queue overflows
@@ -210,7 +217,7 @@ async def test_several_captures_listed_stop_one_and_the_terminal_key(lab, mgr):
     ids = [mgr.start(CaptureSpec(n, "tcp or udp", duration=60)) for n in (a, b)]
     app = Host(a, mgr, form=False)
     async with app.run_test(size=SIZE) as pilot:
-        assert await until(pilot, lambda: isinstance(app.screen, CaptureScreen))
+        assert await until(pilot, lambda: pane_up(app))
         screen = app.screen
         lst = screen.query_one(CaptureList)
         # the newest is shown first: wait until the pane and the list's cursor agree on it
