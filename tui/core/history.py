@@ -155,6 +155,20 @@ class NsHistory:
             self.first_time = self.last_time = t
             return
         tick = self._tick(t)
+        self._put_moved(tick, t, deltas, resets)
+        for key, (before, now) in gauges_now.items():
+            s = self.series.get(key)
+            if s is None:
+                s = self.series[key] = _Series(self.capacity, tick, fill=before)
+            s.put(tick, now)
+            s.fill = now
+        self.last_deltas = deltas
+        self.last_resets = tuple(resets)
+        self.last_gauges = {key: now for key, (_before, now) in gauges_now.items()}
+
+    def _put_moved(self, tick: int, t: float, deltas: Mapping[str, int], resets: Sequence[str]) -> None:
+        """A tick's counters that grew, and those that went down (a gap), into their rings:
+        one way for a read tick (ingest) and a recorded one (push_recorded)."""
         for key, d in deltas.items():
             s = self.series.get(key)
             if s is None:
@@ -166,15 +180,6 @@ class NsHistory:
             if s is None:
                 s = self.series[key] = _Series(self.capacity, tick)
             s.put(tick, GAP)
-        for key, (before, now) in gauges_now.items():
-            s = self.series.get(key)
-            if s is None:
-                s = self.series[key] = _Series(self.capacity, tick, fill=before)
-            s.put(tick, now)
-            s.fill = now
-        self.last_deltas = deltas
-        self.last_resets = tuple(resets)
-        self.last_gauges = {key: now for key, (_before, now) in gauges_now.items()}
 
     def repeat(self, t: float) -> None:
         """Record a tick at which nothing was read because nothing moved (the sampler's idle
@@ -187,17 +192,7 @@ class NsHistory:
         those that went down, the gauges that changed, and the absolute values after it
         (``None``: unchanged)."""
         tick = self._tick(t)
-        for key, d in deltas.items():
-            s = self.series.get(key)
-            if s is None:
-                s = self.series[key] = _Series(self.capacity, tick)
-            s.put(tick, d)
-            self.last_moved[key] = t
-        for key in resets:
-            s = self.series.get(key)
-            if s is None:
-                s = self.series[key] = _Series(self.capacity, tick)
-            s.put(tick, GAP)
+        self._put_moved(tick, t, deltas, resets)
         for key, v in gauges.items():
             s = self.series.get(key)
             if s is None:  # the ticks before held its value before (what a rebuild shows)
