@@ -364,10 +364,12 @@ class NsHistory:
         return self.times[tick % self.capacity] - self.times[(tick - 1) % self.capacity] or None
 
     def deltas(self, key: str, n: int | None = None) -> list[int | None]:
-        """Deltas of a counter over the last n ticks; None where it was reset."""
+        """Deltas of a counter over the last n ticks; None where it was reset. A gauge has
+        none (zeros: its ring holds values, which gauge_values gives; a replay's rebuild and its
+        step forward hold an unchanged gauge differently, and must read the same)."""
         s = self.series.get(key)
         w = self.window(n)
-        if s is None:
+        if s is None or is_gauge(key):
             return [0] * len(w)
         return [None if (v := s.get(i)) == GAP else v for i in w]
 
