@@ -81,6 +81,13 @@ class StoreWriter:
         self.keyframe_chunks = int(meta.get("keyframe_chunks", keyframe_chunks))
         self._write(self._init_meta, interval, not meta)
         self.keys: dict[str, int] = dict(self.con.execute("SELECT name, id FROM keys"))
+        # row and key ids are given here, not by SQLite, so that a namespace's first rows and a
+        # new key's row go in the tick's one transaction (at 500 namespaces a recorder's start
+        # was 500 transactions, each fsynced, and 14 MB of WAL)
+        self._next_key = max(self.keys.values(), default=0) + 1
+        self._next_row = (self.con.execute("SELECT MAX(id) FROM namespaces").fetchone()[0] or 0) + 1
+        self._pending_ops: list[tuple[str, tuple]] = []  # type: ignore[type-arg]  # the next commit's writes
+        self._txn_keys: list[str] = []  # keys inserted in the open transaction: forgotten if it rolls back
         self.sealed_notes: list[str] = []
         self.tick = 0  # (set below; the size limit's retention may look at it while sealing)
         self._open_rows: set[int] = set()
@@ -94,7 +101,6 @@ class StoreWriter:
         self._sysctls: dict[int, str] = {}
         self._moved: set[int] = set()  # rows that moved since their last keyframe
         self._entries: dict[int, list[int]] = {}
-        self._pending_ops: list[tuple[str, tuple]] = []  # type: ignore[type-arg]
         self._statuses = self._notes = ""
         self._t = 0.0
         self.last_committed: float | None = None
@@ -105,6 +111,7 @@ class StoreWriter:
         for attempt in (0, 1):
             try:
                 self.con.execute("BEGIN IMMEDIATE")
+                self._txn_keys = []
                 try:
                     out = fn(*args)
                     self.con.execute("COMMIT")
@@ -112,6 +119,8 @@ class StoreWriter:
                 except BaseException:
                     if self.con.in_transaction:
                         self.con.execute("ROLLBACK")
+                    for name in self._txn_keys:  # their rows are gone: a retry inserts them again
+                        self.keys.pop(name, None)
                     raise
             except sqlite3.OperationalError as exc:
                 if not self._is_full(exc):
@@ -153,39 +162,44 @@ class StoreWriter:
     def key_id(self, name: str) -> int:
         k = self.keys.get(name)
         if k is None:
-            k = self.con.execute("INSERT INTO keys (name) VALUES (?)", (name,)).lastrowid
-            assert k is not None
-            self.keys[name] = k
+            k = self.keys[name] = self._next_key
+            self._next_key += 1
+            op = ("INSERT INTO keys (id, name) VALUES (?, ?)", (k, name))
+            if self.con.in_transaction:  # a keyframe written in the commit itself
+                self.con.execute(*op)
+                self._txn_keys.append(name)
+            else:
+                self._pending_ops.append(op)
         return k
 
     def begin(self, t: float) -> int:
         """Start a tick at time t; returns its index."""
         self._t = t
         self._entries = {}
-        self._pending_ops = []
         return self.tick
 
     def open_namespace(self, ns: NetNS, values: Mapping[str, int]) -> int:
-        """A namespace's first sample in this session: its row, names and first keyframe."""
+        """A namespace's first sample in this session: its row, names and first keyframe,
+        written with the tick (in its commit)."""
         tick = self.tick
-
-        def op() -> int:
-            row = self.con.execute("INSERT INTO namespaces (inode, ns_id, first_tick, last_tick) VALUES (?, ?, ?, ?)",
-                                   (ns.inode, ns.ns_id, tick, tick)).lastrowid
-            assert row is not None
-            ident = identity_json(ns)
-            self.con.execute("INSERT INTO names VALUES (?, ?, ?)", (row, tick, ident))
-            self._keyframe(row, tick, values)
-            self._identity[row] = ident
-            return row
-
-        row = self._write(op)
+        row = self._next_row
+        self._next_row += 1
+        ident = identity_json(ns)
+        self._pending_ops.append(("INSERT INTO namespaces (id, inode, ns_id, first_tick, last_tick) VALUES (?, ?, ?, ?, ?)",
+                                  (row, ns.inode, ns.ns_id, tick, tick)))
+        self._pending_ops.append(("INSERT INTO names VALUES (?, ?, ?)", (row, tick, ident)))
+        self._keyframe(row, tick, values)
+        self._identity[row] = ident
         self._open_rows.add(row)
         return row
 
     def _keyframe(self, row: int, tick: int, values: Mapping[str, int]) -> None:
         kf = {self.key_id(k): v for k, v in values.items()}
-        self.con.execute("INSERT OR REPLACE INTO keyframes VALUES (?, ?, ?)", (row, tick, encode_keyframe(kf)))
+        op = ("INSERT OR REPLACE INTO keyframes VALUES (?, ?, ?)", (row, tick, encode_keyframe(kf)))
+        if self.con.in_transaction:  # the keyframes at a period's end, in the commit itself
+            self.con.execute(*op)
+        else:
+            self._pending_ops.append(op)
 
     def names(self, row: int, ns: NetNS) -> None:
         """Discovery may have renamed it (a pod's labels arrived, a container was added)."""
@@ -216,7 +230,7 @@ class StoreWriter:
             self._moved.add(row)
 
     def _new_key(self, name: str) -> int:
-        return self._write(self.key_id, name)
+        return self.key_id(name)  # its row goes in with the tick
 
     def close_namespace(self, row: int) -> None:
         """Gone (its last process exited, or it was replaced): its last tick was the previous."""
@@ -260,6 +274,7 @@ class StoreWriter:
                     self._moved.clear()
 
         self._write(op)
+        self._pending_ops = []
         self.last_committed = t
         self.tick += 1
         if tick % self.chunk_ticks == self.chunk_ticks - 1:
