@@ -289,6 +289,40 @@ def test_retention_by_size_never_grows_past_max_size(tmp_path):
     w.close()
 
 
+def test_namespaces_that_appear_are_written_in_the_ticks_one_transaction(lab, tmp_path):
+    """The writer alone, with the real namespaces of this node (Discovery) and a lab's 30 more:
+    their first rows (the namespace, its names, its keyframe, new keys) go in with the tick,
+    one transaction, not one fsynced transaction each; a reader sees them all or none."""
+    require_root()
+    for i in range(30):
+        lab.add(f"n{i}")
+    found = Discovery().discover().namespaces
+    w = StoreWriter(str(tmp_path), chunk_ticks=10, keyframe_chunks=2)
+    begins: list[str] = []
+    w.con.set_trace_callback(lambda sql: begins.append(sql) if sql.startswith("BEGIN") else None)
+    t = time.time()
+    w.begin(t)
+    rows_ = [w.open_namespace(ns, {"TcpExt.ListenDrops": 3, f"TcpExt.New{i}": i}) for i, ns in enumerate(found)]
+    peek = sqlite3.connect(f"file:{tmp_path / 'synscope.db'}?mode=ro", uri=True)
+    assert peek.execute("SELECT COUNT(*) FROM namespaces").fetchone()[0] == 0  # nothing before the commit
+    w.commit()
+    assert len(begins) == 1, begins
+    assert peek.execute("SELECT COUNT(*) FROM namespaces").fetchone()[0] == len(found) >= 31
+    peek.close()
+    w.begin(t + 1)
+    w.moved(rows_[0], {"TcpExt.ListenDrops": 2, "TcpExt.Brandnew": 1})  # a key never seen: with this tick too
+    w.commit()
+    assert len(begins) == 2, begins
+    w.close()
+    s = Store(str(tmp_path))
+    m = s.history_at(t + 1)
+    assert {ns.inode for ns in m.namespaces} == {ns.inode for ns in found}
+    first = m.values[found[0].inode]
+    assert first["TcpExt.ListenDrops"] == 5 and first["TcpExt.Brandnew"] == 1 and first["TcpExt.New0"] == 0
+    assert m.values[found[-1].inode][f"TcpExt.New{len(found) - 1}"] == len(found) - 1
+    s.close()
+
+
 def test_a_full_disk_stops_writing_with_a_message_and_no_corruption(tmp_path):
     require_root()
     mnt = tmp_path / "small"
