@@ -89,25 +89,48 @@ LAB_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "lab-inciden
 # 30 s into the lab's recording: the NAT + timestamps namespace, its clients' SYN retransmits
 # and the slow reader's delayed ACKs are lit; the web pod's listen overflow was 20 s before
 LAB_SCENE_AT = 30.0
+# 10 s in: the web pod's accept queue overflowing, its clients retransmitting their SYNs
+LAB_OVERFLOW_AT = 10.0
+# the lab's odd names (markup, CJK, a long name) and a hostNetwork pod, idle (a file of its own)
+LAB_NAMES_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "lab-names.synscope"
+LAB_NAMES_AT = 5.0  # the names recording is idle: any moment of it shows every name
 
 
 @pytest.fixture
 def replayed_app():
-    """``replayed_app(at=LAB_SCENE_AT, **kw)``: the real SynscopeApp replaying the lab's recording
-    (the real `synscope record` against the lab's incidents), ``at`` seconds after its start,
-    its clock in UTC (the same on every machine), ticking only when told."""
+    """``replayed_app(at=LAB_SCENE_AT, recording=LAB_RECORDING, **kw)``: the real SynscopeApp
+    replaying the lab's recording (the real `synscope record` against the lab's incidents),
+    ``at`` seconds after its start, its clock in UTC (the same on every machine), ticking only
+    when told."""
     from tui.app import SynscopeApp
     from tui.replay_source import ReplaySource
 
-    def make(at: float = LAB_SCENE_AT, **kw):  # type: ignore[no-untyped-def]
+    def make(at: float = LAB_SCENE_AT, recording: Path = LAB_RECORDING, **kw):  # type: ignore[no-untyped-def]
         from tui.core.store.reader import Store
 
-        store = Store(str(LAB_RECORDING))
+        store = Store(str(recording))
         span = store.span()
         assert span is not None
         return SynscopeApp(ReplaySource(store, span[0] + at, utc=True), autotick=False, **kw)
 
     return make
+
+
+@pytest.fixture
+def recorded():
+    """``recorded(at=LAB_SCENE_AT, recording=LAB_RECORDING)``: what the recording holds at that
+    moment, read from its store (tests/recorded.py), to check the replayed App against."""
+    from recorded import RecordedMoment
+
+    opened: list[RecordedMoment] = []
+
+    def make(at: float = LAB_SCENE_AT, recording: Path = LAB_RECORDING) -> RecordedMoment:
+        opened.append(RecordedMoment(str(recording), at))
+        return opened[-1]
+
+    yield make
+    for m in opened:
+        m.close()
 
 
 async def _settle(pilot, *, chart: bool = False, rounds: int = 3) -> None:  # type: ignore[no-untyped-def]

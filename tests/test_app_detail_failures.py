@@ -5,28 +5,34 @@ It used to post SampleFailed, whose handler schedules the next tick: every faile
 source was then read several times per interval. Now a detail failure has its own message,
 which says what failed and schedules nothing.
 
-The source is the scripted incident with a detail() that raises: a fake failure, because
-nothing on the live node makes build_detail fail on demand. The ticks are real App ticks
-on their own timer (autotick on), so this test measures time: it asserts only what the
-design guarantees whatever the machine's load (a tick starts at least one interval after
-the previous one started), never that ticks come on time.
+The source is the lab's recording (tests/fixtures/recordings), playing at 1x so that each
+tick reads the next recorded tick from the store, with a detail() that raises: a fake
+failure, because nothing on the live node makes build_detail fail on demand. The ticks are
+real App ticks on their own timer (autotick on, every INTERVAL rather than the recording's
+1 s), so this test measures time: it asserts only what the design guarantees whatever the
+machine's load (a tick starts at least one interval after the previous one started), never
+that ticks come on time.
 """
 
 from __future__ import annotations
 
 import time
 
+from conftest import LAB_RECORDING
+
 from tui.app import SynscopeApp
-from tui.scripted_source import ScriptedSource
+from tui.replay_source import ReplaySource
 
 INTERVAL = 0.25
 
 
-class DetailAlwaysFails(ScriptedSource):
-    """The scripted incident; records when each tick starts; every detail() raises."""
+class DetailAlwaysFails(ReplaySource):
+    """The lab's recording from its start, playing; records when each tick starts; every
+    detail() raises."""
 
     def __init__(self) -> None:
-        super().__init__(interval=INTERVAL)
+        super().__init__(str(LAB_RECORDING), 0.0, utc=True)
+        self.play(1)
         self.tick_starts: list[float] = []
         self.detail_calls = 0
 
@@ -41,7 +47,8 @@ class DetailAlwaysFails(ScriptedSource):
 
 async def test_repeated_detail_failures_keep_one_tick_per_interval():
     source = DetailAlwaysFails()
-    app = SynscopeApp(source)  # ticks by itself, every INTERVAL
+    start = source.moment.tick
+    app = SynscopeApp(source, interval=INTERVAL)  # ticks by itself, every INTERVAL
     async with app.run_test(size=(160, 48)) as pilot:
         for _ in range(100):  # bounded: the first frame, within 10 s
             await pilot.pause(0.1)
@@ -69,6 +76,7 @@ async def test_repeated_detail_failures_keep_one_tick_per_interval():
         starts = source.tick_starts[first:]
         gaps = [b - a for a, b in zip(starts, starts[1:])]
         assert starts, "ticking stopped"
+        assert source.moment.tick > start  # real ticks: the replay went on through the recording
         # one chain: the next tick starts one interval after the previous one started (or
         # later, on a loaded machine). Eleven chains, as before the fix, gave gaps of ~10 ms.
         assert min(gaps, default=INTERVAL) >= 0.8 * INTERVAL, gaps

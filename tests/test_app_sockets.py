@@ -1,26 +1,35 @@
-"""The sockets pane (l) and the conntrack marker (C), driven by Pilot on the scripted node.
+"""The sockets pane (l) and the conntrack marker (C), driven by Pilot.
 
-The scripted node's sockets are sock_diag-shaped dumps summarized by the real
-summarize_sockets (tui/scripted_sockets.py), and its conntrack statistics are real
-nf_conntrack text through the real parser (tui/scripted_conntrack.py). Ticks are requested
-by the test (autotick off) and awaited: no sleeps.
+The sockets pane runs on the scripted node: sockets are not recorded (replay's pane says
+so), and the scripted node's are sock_diag-shaped dumps summarized by the real
+summarize_sockets (tui/scripted_sockets.py). The C marker is the lab's recording
+(conftest's ``replayed_app``): the NAT router's real failed conntrack inserts, checked
+against what the store holds (tests/recorded.py). The host row's marker going out after a
+race stays scripted (real nf_conntrack text through the real parser,
+tui/scripted_conntrack.py): the recorded router drops on every tick it lives, and a race
+on the host's own conntrack cannot be staged safely (nf_conntrack_max is global). Ticks
+are requested by the test (autotick off) and awaited: no sleeps.
 """
 
 from __future__ import annotations
 
 import threading
 
+from conftest import LAB_OVERFLOW_AT
+
 from tui.app import SynscopeApp
 from tui.screens.palette import ActionsProvider
 from tui.core.netns import NamespaceGone
 from tui.screens.help import HelpScreen
 from tui.scripted_source import ScriptedSource
+from tui.source import CT_DROP_KEYS, SYN_KEYS
 
 HOST = 4026531840
 WEB = 4026531840 + 1201
 GATEWAY = 4026531840 + 1202
 
 
+# The sockets tests are scripted, not replayed: sockets are not recorded (replay's pane says so)
 class CountingSource(ScriptedSource):
     """The scripted source, counting the sockets reads and the threads they ran on."""
 
@@ -175,7 +184,52 @@ async def test_a_vanished_namespace_is_named_in_the_pane():
         assert len(source.socket_reads) == reads  # nothing to read
 
 
-async def test_the_host_row_lights_C_when_its_conntrack_drops_and_the_legend_says_so():
+async def test_a_namespace_whose_conntrack_dropped_lights_C_after_the_S_rows_and_the_legend_says_so(
+        replayed_app, recorded):
+    rec = recorded()  # the NAT lab: its router's conntrack loses the SNAT race (insert_failed, drop)
+    ct = {r.inode: rec.moved_any(r, CT_DROP_KEYS) for r in rec.alive}
+    syn = {r.inode: rec.moved_any(r, SYN_KEYS) for r in rec.alive}
+    c_only = {i for i in ct if ct[i] and not syn[i]}
+    assert c_only and any(syn.values())
+    app = replayed_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        table = app.main.table
+        for r in rec.alive:  # C exactly where the recorder saw conntrack drop
+            summary = app.main.frame.summary(r.inode)
+            assert (summary.ct_lit, summary.ct_delta) == (bool(ct[r.inode]), ct[r.inode]), rec.name(r)
+            mark = table.get_cell(str(r.inode), "mark")
+            assert ("C" in mark.plain) == bool(ct[r.inode]), rec.name(r)
+        for i in c_only:
+            mark = table.get_cell(str(i), "mark")
+            assert mark.plain == "  C" and "magenta" in str(mark.style)
+        # after the S rows, before the rest
+        s_rows = sum(1 for v in syn.values() if v)
+        assert set(table.order[s_rows:s_rows + len(c_only)]) == c_only
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        legend = painted(app.screen.query_one("#help-legend"))
+        keys = painted(app.screen.query_one("#help-keys"))
+        assert "conntrack dropped packets or evicted entries in the latest sample" in legend
+        assert "sockets of the selected namespace" in keys
+
+
+async def test_without_conntrack_trouble_no_row_carries_C(replayed_app, recorded):
+    rec = recorded(LAB_OVERFLOW_AT)  # the web pod's listen overflow: SYN trouble, no conntrack drop anywhere
+    assert not any(rec.moved_any(r, CT_DROP_KEYS) for r in rec.alive)
+    assert any(rec.moved_any(r, SYN_KEYS) for r in rec.alive)
+    app = replayed_app(LAB_OVERFLOW_AT)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        table = app.main.table
+        assert table.order and any("S" in table.get_cell(str(i), "mark").plain for i in table.order)
+        assert all("C" not in table.get_cell(str(i), "mark").plain for i in table.order)
+
+
+# Scripted, not replayed: the recorded router drops on every tick it lives, and a race on
+# the host's own conntrack cannot be staged safely for a recording (nf_conntrack_max is global)
+async def test_the_host_rows_C_goes_out_when_its_conntrack_stops_dropping():
     source = ScriptedSource(conntrack_race=True)
     app = SynscopeApp(source, autotick=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -193,23 +247,9 @@ async def test_the_host_row_lights_C_when_its_conntrack_drops_and_the_legend_say
         await tick(app, pilot)
         assert not app.main.frame.summary(HOST).ct_lit
         assert "C" not in table.get_cell(str(HOST), "mark").plain
-        await pilot.press("question_mark")
-        await settle(app, pilot)
-        assert isinstance(app.screen, HelpScreen)
-        legend = painted(app.screen.query_one("#help-legend"))
-        keys = painted(app.screen.query_one("#help-keys"))
-        assert "conntrack dropped packets or evicted entries in the latest sample" in legend
-        assert "sockets of the selected namespace" in keys
 
 
-async def test_without_conntrack_trouble_no_row_carries_C():
-    app = SynscopeApp(ScriptedSource(), autotick=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        table = app.main.table
-        assert all("C" not in table.get_cell(str(i), "mark").plain for i in table.order)
-
-
+# Scripted, not replayed (as the sockets tests above): sockets are not recorded
 async def test_the_palette_offers_the_sockets_view():
     app = SynscopeApp(ScriptedSource(), autotick=False)
     async with app.run_test(size=(120, 32)) as pilot:

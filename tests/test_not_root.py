@@ -16,13 +16,14 @@ import ctypes
 import json
 import os
 
+from conftest import LAB_RECORDING
 from nethelpers import as_nobody, ip, require_root, wait_for
 
 import tui.cli
 from tui.app import SynscopeApp
 from tui.core.namespaces import ns_inode_of_path
 from tui.core.netns import NetnsReader
-from tui.scripted_source import ScriptedSource
+from tui.replay_source import ReplaySource
 from tui.source import LiveSource
 
 
@@ -88,8 +89,9 @@ async def _tui_ticks(want: int) -> int:
 
 
 async def _warm_up() -> None:
-    """Load every module a running App imports lazily, while we may still read them all."""
-    app = SynscopeApp(ScriptedSource(), autotick=False)
+    """Load every module a running App imports lazily, while we may still read them all (on
+    the lab's recording: any source will do, and the live one's first frame is the test's)."""
+    app = SynscopeApp(ReplaySource(str(LAB_RECORDING)), autotick=False)
     async with app.run_test(size=(200, 40)) as pilot:
         app.request_tick()
         await app.workers.wait_for_complete()

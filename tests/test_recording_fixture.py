@@ -1,6 +1,7 @@
-"""The checked-in recording (scripts/make_recordings.py: the real `synscope record` against
-the lab's incidents) holds what the incidents made, under the names discovery gave them.
-Read as any user reads a recording: no root, no kernel, nothing written beside it."""
+"""The checked-in recordings (scripts/make_recordings.py: the real `synscope record` against
+the lab's incidents, and against containers with odd names) hold what the incidents made,
+under the names discovery gave them. Read as any user reads a recording: no root, no
+kernel, nothing written beside it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tui.core.store.dump import rows, select
 from tui.core.store.reader import Store
 
 RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "lab-incidents.synscope"
+NAMES = Path(__file__).parent / "fixtures" / "recordings" / "lab-names.synscope"
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +60,23 @@ def test_the_recording_rebuilds_a_history_at_the_overflow(store):
     assert h is not None and h.last_deltas.get("TcpExt.ListenDrops", 0) > 0
     assert "shop/web-7d9c5b-x2k4q" in [n.name for n in m.namespaces]
     assert store.notes == []
+
+
+def test_the_names_recording_holds_the_odd_names_as_discovery_gave_them():
+    s = Store(str(NAMES))
+    try:
+        by_name = {r.netns.name: r.netns for r in s.namespaces()}
+        markup = by_name["[red]team[/red]/[bold]x[/]"]
+        assert (markup.kind, markup.pod, markup.k8s_namespace) == ("pod", "[bold]x[/]", "[red]team[/red]")
+        assert ("app", "[link=x]y[/link]") in markup.labels
+        assert by_name["支付/支付服务-容器"].kind == "pod"
+        long = by_name["a-very-long-container-name-from-a-compose-project-0123456789abcdef-worker-17"]
+        assert long.kind == "container"
+        assert by_name["kube-system/coredns-5d78c9869d-7xk2p"].kind == "pod"
+        # the hostNetwork pod names the host row, which stays "host"
+        assert "kube-system/kube-proxy-x8k2n" in by_name["host"].aliases
+        assert by_name["host"].kind == "host" and not by_name["host"].pod
+        first, last = s.span()
+        assert last - first >= 5 and s.notes == []
+    finally:
+        s.close()
