@@ -9,11 +9,10 @@ TUI's sampling tick calls.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from tui.commands.argtypes import duration, seconds, whole_number
+from tui.commands.signal_stop import SignalStop
 from tui.core.capture import (
     DEFAULT_AFTER,
     DEFAULT_BEFORE,
@@ -148,15 +147,12 @@ def run(args: argparse.Namespace) -> int:
 
         return run_armed(args, manager, spec)
 
-    stop = threading.Event()
-    caught: list[int] = []
+    with SignalStop() as stop:
+        return _run_plain(args, manager, spec, stop)
 
-    def on_signal(signum: int, _frame: object) -> None:
-        # SIGTERM, or SIGHUP when the SSH session drops: stop tcpdump cleanly, then leave
-        caught.append(signum)
-        stop.set()
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+def _run_plain(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSpec, stop: SignalStop) -> int:
+    err, ns = sys.stderr, spec.ns
     try:
         try:
             cid = manager.start(spec)
@@ -165,19 +161,19 @@ def run(args: argparse.Namespace) -> int:
             return 2
         st = manager.status(cid)
         print(f"synscope: capturing in {ns.name} ({ns.label}), tcpdump pid {st.pid}", file=err)
-        print(f"synscope: filter ({preset}): {bpf}", file=err)
+        print(f"synscope: filter ({spec.preset}): {spec.filter}", file=err)
         print(f"synscope: writing {st.files_text} ({st.bounds_text}); Ctrl+C stops", file=err, flush=True)
         seen = 0
         announced = False
         try:
-            while not manager.wait_done(cid, timeout=0.2) and not stop.is_set():
+            while not manager.wait_done(cid, timeout=0.2) and not stop.event.is_set():
                 if not announced and manager.status(cid).listening:
                     announced = True  # from here on packets are caught: say so (tests wait for it)
                     print(f"synscope: tcpdump is listening on {st.interface}", file=err, flush=True)
                 seen = _print_new(manager, cid, seen, args.quiet)
         except KeyboardInterrupt:
-            caught.append(signal.SIGINT)
-        manager.stop(cid, reason="stopped by signal" if caught else "stopped")
+            stop.interrupted()
+        manager.stop(cid, reason="stopped by signal" if stop.caught else "stopped")
         manager.wait_done(cid, timeout=10)
         _print_new(manager, cid, seen, args.quiet)
         st = manager.status(cid)
@@ -196,13 +192,9 @@ def run(args: argparse.Namespace) -> int:
             why = st.end_reason if st.state == "failed" else "tcpdump wrote no file"
             print(f"synscope capture: nothing captured: {why}", file=err)
             return 1
-        if caught:
-            return 128 + caught[0]
-        return 0
+        return stop.exit_code() or 0
     finally:
         manager.close()
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def _print_new(manager: CaptureManager, cid: int, seen: int, quiet: bool) -> int:

@@ -10,11 +10,10 @@ gets the path of each saved pcap, one a line, as it is saved.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import time
 
+from tui.commands.signal_stop import SignalStop
 from tui.core.capture import CaptureError, CaptureManager, CaptureSpec
 from tui.core.capture.ticker import NamespaceTicker
 from widgets.formatting import human_bytes
@@ -23,16 +22,12 @@ __all__ = ["run_armed"]
 
 
 def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSpec) -> int:
-    err = sys.stderr
-    ns = spec.ns
-    stop = threading.Event()
-    caught: list[int] = []
+    with SignalStop() as stop:
+        return _run(args, manager, spec, stop)
 
-    def on_signal(signum: int, _frame: object) -> None:
-        caught.append(signum)
-        stop.set()
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+def _run(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSpec, stop: SignalStop) -> int:
+    err, ns = sys.stderr, spec.ns
     ticker = NamespaceTicker(ns, manager)
     try:
         try:
@@ -48,7 +43,7 @@ def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSp
         announced = False
         next_tick = time.monotonic()
         try:
-            while not manager.wait_done(cid, timeout=0) and not stop.is_set():
+            while not manager.wait_done(cid, timeout=0) and not stop.event.is_set():
                 if not announced and manager.status(cid).listening:
                     announced = True  # from here on the ring holds packets (tests wait for it)
                     print(f"synscope: tcpdump is listening on {st.interface}", file=err, flush=True)
@@ -63,11 +58,11 @@ def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSp
                         break
                 seen = _print_events(manager, cid, seen)
                 saved = _print_saved(manager, cid, saved)
-                stop.wait(min(0.1, max(0.0, next_tick - time.monotonic())))
+                stop.event.wait(min(0.1, max(0.0, next_tick - time.monotonic())))
         except KeyboardInterrupt:
-            caught.append(signal.SIGINT)
+            stop.interrupted()
         if not manager.wait_done(cid, timeout=0):
-            manager.stop(cid, reason="stopped by signal" if caught else "stopped")
+            manager.stop(cid, reason="stopped by signal" if stop.caught else "stopped")
         manager.wait_done(cid, timeout=10)
         seen = _print_events(manager, cid, seen)
         _print_saved(manager, cid, saved)
@@ -83,14 +78,10 @@ def run_armed(args: argparse.Namespace, manager: CaptureManager, spec: CaptureSp
         if st.state == "failed":
             print(f"synscope capture: {st.end_reason}", file=err)
             return 1
-        if caught:
-            return 128 + caught[0]
-        return 0
+        return stop.exit_code() or 0
     finally:
         ticker.close()
         manager.close()
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def _print_events(manager: CaptureManager, cid: int, seen: int) -> int:
