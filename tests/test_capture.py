@@ -504,9 +504,10 @@ def _default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
-def _start_cli(ns: str, capdir: Path, *extra: str) -> tuple[subprocess.Popen, int]:
+def _start_cli(ns: str, capdir: Path, *extra: str, bound: tuple[str, ...] = ("--duration", "120")) -> tuple[subprocess.Popen, int]:
+    """`synscope capture NS` (with ``extra``; bounded by ``bound``), once its tcpdump listens."""
     p = subprocess.Popen(
-        [sys.executable, "-m", "tui", "capture", ns, "--duration", "120", *extra],
+        [sys.executable, "-m", "tui", "capture", ns, *bound, *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_cli_env(capdir), start_new_session=True,
         preexec_fn=_default_signals,
     )  # fmt: skip

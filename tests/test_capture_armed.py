@@ -23,6 +23,7 @@ from test_capture import (
     _cli_env,
     _default_signals,
     _need_tcpdump,
+    _start_cli,
     kill_leftover,
     netns,
     pair,
@@ -272,21 +273,7 @@ def test_an_idle_namespace_triggers_nothing_in_30s(lab, tmp_path):
 
 
 def _start_armed_cli(ns: str, capdir: Path) -> tuple[subprocess.Popen, int]:
-    p = subprocess.Popen(
-        [sys.executable, "-m", "tui", "capture", ns, "--when", "TcpExt.ListenDrops>=1", "--before", "3", "--until", "120"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_cli_env(capdir), start_new_session=True,
-        preexec_fn=_default_signals,
-    )  # fmt: skip
-    assert p.stderr is not None
-    pid = 0
-    for _ in range(20):
-        line = p.stderr.readline()
-        if "tcpdump pid" in line:
-            pid = int(line.rsplit("tcpdump pid", 1)[1].split()[0])
-        if "listening on" in line:
-            break
-    assert pid and tcpdump_alive(pid), "synscope capture did not report a live tcpdump"
-    return p, pid
+    return _start_cli(ns, capdir, "--when", "TcpExt.ListenDrops>=1", "--before", "3", bound=("--until", "120"))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGKILL], ids=lambda s: s.name)
