@@ -119,6 +119,26 @@ def test_namespace_vanishing_mid_run_is_dropped_with_a_note(lab):
         sampler.close()
 
 
+def test_namespaces_vanishing_together_are_one_note(lab):
+    names = [lab.add(f"g{i}") for i in range(12)]
+    inodes = {ns_inode_of_path(f"/run/netns/{n}") for n in names}
+    sampler = Sampler()
+    try:
+        sampler.set_namespaces([n for n in Discovery().discover().namespaces if n.inode in inodes])
+        assert sampler.sample().read == 12
+        for n in names:
+            ip("netns", "del", n)
+            lab.names.remove(n)
+        res = sampler.sample()
+        assert {ns.inode for ns, _ in res.dropped} == inodes
+        gone = [note for note in res.notes if "vanished" in note]
+        assert len(gone) == 1, res.notes  # the same reason (each with its own path): one note
+        assert gone[0].startswith("12 namespaces vanished: ") and " and 2 more: " in gone[0], gone
+        assert sum(n in gone[0] for n in names) == 10  # ten named, the rest counted
+    finally:
+        sampler.close()
+
+
 def test_snapshot_json_shows_listen_overflow(lab):
     srv, cli = _overflow_pair(lab)
     server, client = listen_overflow(lab, srv, cli, "198.51.100.1", n=20, hold=4)

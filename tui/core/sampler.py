@@ -43,7 +43,22 @@ class SampleResult:
 
     @property
     def notes(self) -> list[str]:
-        notes = [f"{ns.name} ({ns.label}) vanished: {why}" for ns, why in self.dropped]
+        # one note per reason, not per namespace: on a node where pods churn, a tick can lose
+        # dozens, and one line each pushed the status line to three lines at 80 columns
+        by_why: dict[str, list[tuple[NetNS, str]]] = {}
+        for ns, why in self.dropped:
+            # the same error, each with its own path: one reason
+            same = why[len(ns.path) + 2:] if ns.path and why.startswith(f"{ns.path}: ") else why
+            by_why.setdefault(same, []).append((ns, why))
+        notes = []
+        for same, gone in by_why.items():
+            if len(gone) == 1:
+                ns, why = gone[0]
+                notes.append(f"{ns.name} ({ns.label}) vanished: {why}")
+                continue
+            names = ", ".join(ns.name for ns, _ in gone[:NAMES_IN_A_NOTE])
+            more = f" and {len(gone) - NAMES_IN_A_NOTE} more" if len(gone) > NAMES_IN_A_NOTE else ""
+            notes.append(f"{len(gone)} namespaces vanished: {names}{more}: {same}")
         notes += [f"net:[{i}]: {e}" for i, e in self.errors.items()]
         if self.unreachable:
             names = ", ".join(ns.name for ns in self.unreachable[:NAMES_IN_A_NOTE])
