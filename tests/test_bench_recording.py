@@ -53,3 +53,28 @@ def test_about_a_tenth_of_the_rows_are_lit_at_each_tick_and_they_rotate(replay):
         replay.step(1)
     assert len(set().union(*lit_sets)) >= 150  # a rotating subset, not the same rows lit
     assert dack > 0  # the slow readers' delayed ACKs
+
+
+def test_one_namespaces_slice_decodes_its_own_chunks_alone(tmp_path):
+    """`synscope dump --format recording` and the bundle read one namespace's window: only its
+    chunks are decoded (each namespace used to decode all 500 namespaces' chunks of the window,
+    and a recording of the whole node took ~3 minutes), and the slice holds what the store does."""
+    from tui.core.store.dump import rows, write_recording
+    from tui.core.store.reader import Store
+
+    store = Store(str(RECORDING))
+    try:
+        busy = max(store.namespaces()[1:], key=lambda r: r.last_tick - r.first_tick)
+        n = store.chunk_ticks
+        store._load_chunks(busy.first_tick // n, busy.last_tick // n, {busy.row})
+        decoded = {ns for (ns, _), ch in store._chunks.items() if ch is not None}
+        assert decoded == {busy.row}, sorted(decoded)[:10]
+        out = tmp_path / "one.synscope"
+        write_recording(store, [busy], str(out))
+        one = Store(str(out))
+        try:
+            assert list(rows(one, one.namespaces())) == list(rows(store, [busy]))
+        finally:
+            one.close()
+    finally:
+        store.close()
