@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import threading
 
+from textual.widgets import Static
+
 from conftest import LAB_OVERFLOW_AT
 
 from tui.app import SynscopeApp
@@ -206,6 +208,10 @@ async def test_a_namespace_whose_conntrack_dropped_lights_C_after_the_S_rows_and
         # after the S rows, before the rest
         s_rows = sum(1 for v in syn.values() if v)
         assert set(table.order[s_rows:s_rows + len(c_only)]) == c_only
+        # the title's count is of every row with a marker, the C-only ones too
+        marked = sum(1 for r in rec.alive if set(table.get_cell(str(r.inode), "mark").plain) & set("SDC"))
+        assert f"  {marked} lit  " in str(app.main.query_one("#titlebar", Static).render())
+        assert marked > sum(1 for r in rec.alive if app.main.frame.summary(r.inode).lit)
         await pilot.press("question_mark")
         await settle(app, pilot)
         assert isinstance(app.screen, HelpScreen)

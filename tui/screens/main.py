@@ -393,7 +393,8 @@ class MainScreen(Screen):
         if self.filter_text:
             t.append("  filter: ", style="dim")
             t.append(self.filter_text, style="bold cyan")
-        lit = sum(1 for s in (self.frame.summaries.values() if self.frame else ()) if s.lit)
+        # every row with a marker counts: S, D, and C (a NAT router whose conntrack drops)
+        lit = sum(1 for s in (self.frame.summaries.values() if self.frame else ()) if s.lit or s.ct_lit)
         if lit:
             t.append(f"  {lit} lit", style="bold red")
         t.append(f"  sort: {table.sort_key}{' (reversed)' if table.sort_reverse else ''}", style="dim")
