@@ -44,6 +44,8 @@ class Action:
 
 
 _SORT_ORDER = tuple(SORTS)
+_MOVE = "move in the table / choose the charted counter in the detail"
+_PAGE = "page through the table or the counters"
 
 ACTIONS: tuple[Action, ...] = (
     Action("quit", "q", "quit", "Quit", "quit (leaves nothing behind)", priority=True, owner="app"),
@@ -104,17 +106,13 @@ ACTIONS: tuple[Action, ...] = (
     # the table's own keys (NamespaceTable.BINDINGS): help words here, bindings in the widget
     Action("table.detail", "enter", "detail", help="open the detail panel of the selected namespace (focus it)",
            palette="Detail panel", palette_help="Focus the selected namespace's counters", owner="widget"),
-    Action("table.up", "up,k", "", help="Up", owner="widget"),
-    Action("table.down", "down,j", "", help="Down", owner="widget"),
-    Action("table.pageup", "pageup", "", help="Page up", owner="widget"),
-    Action("table.pagedown", "pagedown", "", help="Page down", owner="widget"),
-    Action("table.home", "home", "", help="First", owner="widget"),
-    Action("table.end", "end", "", help="Last", owner="widget"),
-    # keys that several widgets (and Textual) handle
-    Action("move", "", "", help="move in the table / choose the charted counter in the detail",
-           owner="widget", keys_shown="up/down j/k"),
-    Action("page", "", "", help="page through the table or the counters (home/end too)",
-           owner="widget", keys_shown="pgup/pgdn"),
+    # one help line per pair of keys (they were listed once each and once more as a pair)
+    Action("table.up", "up,k", "", help=_MOVE, owner="widget", keys_shown="up/down j/k"),
+    Action("table.down", "down,j", "", help=_MOVE, owner="widget", keys_shown="up/down j/k"),
+    Action("table.pageup", "pageup", "", help=_PAGE, owner="widget", keys_shown="pgup/pgdn"),
+    Action("table.pagedown", "pagedown", "", help=_PAGE, owner="widget", keys_shown="pgup/pgdn"),
+    Action("table.home", "home", "", help="the first / the last row (or counter)", owner="widget", keys_shown="home/end"),
+    Action("table.end", "end", "", help="the first / the last row (or counter)", owner="widget", keys_shown="home/end"),
     Action("focus", "", "", help="move focus: table, detail (shift+tab back)", owner="widget", keys_shown="tab"),
     Action("palette", "", "", help="command palette: every action by name", owner="widget", keys_shown="ctrl+p"),
 )
@@ -147,7 +145,8 @@ def bindings(owner: Owner) -> list[Binding]:
 
 def help_rows(replay: bool = False) -> list[tuple[str, str]]:
     """(key, what it does) for the help screen, in the table's order (the replay keys in replay)."""
-    return [(key_text(a), a.help) for a in ACTIONS if a.help and (replay or not a.replay)]
+    rows = [(key_text(a), a.help) for a in ACTIONS if a.help and (replay or not a.replay)]
+    return list(dict.fromkeys(rows))  # a pair of keys shown as one ("up/down j/k"): one line
 
 
 @dataclass(frozen=True, slots=True)
