@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from dockerd import DockerEngine, pid_of  # noqa: E402
+from dockerd import DockerEngine, pid_of, private_engine, remove_containers_and_stop  # noqa: E402
 from nethelpers import ip, wait_for  # noqa: E402
 from recorderhelpers import start_recorder, stop, store_ticks  # noqa: E402
 
@@ -225,10 +225,7 @@ def main() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     work = tempfile.mkdtemp(prefix="synscope-bench-", dir="/tmp")
-    engine = DockerEngine(os.path.join(work, "docker"))
-    os.makedirs(engine.root, exist_ok=True)
-    with open(os.path.join(engine.root, "daemon.json"), "w") as f:
-        f.write("{}\n")
+    engine = private_engine(os.path.join(work, "docker"))
     store = os.path.join(work, "store")
     tag = f"ssb{os.getpid() % 100000}"  # every netns this run makes starts with it (cleanup, the dump)
     names: list[str] = []
@@ -268,10 +265,8 @@ def main() -> int:
         for fd in fds:
             os.close(fd)
         try:
-            if engine.proc is not None and engine.proc.poll() is None:
-                engine.remove_all()
+            remove_containers_and_stop(engine)
         finally:
-            engine.stop()
             for name in reversed(names):
                 ip("netns", "del", name, check=False)
             if not ok:

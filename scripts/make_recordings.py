@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from dockerd import DockerEngine, pid_of  # noqa: E402
+from dockerd import DockerEngine, pid_of, private_engine, remove_containers_and_stop  # noqa: E402
 from nethelpers import CLIENT, SERVER, NetnsLab, wait_for  # noqa: E402
 from recorderhelpers import start_recorder, stop, store_ticks  # noqa: E402
 
@@ -162,10 +162,7 @@ def main() -> int:
         print("run as root (namespaces, Docker)", file=sys.stderr)
         return 1
     work = tempfile.mkdtemp(prefix="synscope-rec-", dir="/tmp")
-    engine = DockerEngine(os.path.join(work, "docker"))
-    os.makedirs(engine.root, exist_ok=True)
-    with open(os.path.join(engine.root, "daemon.json"), "w") as f:
-        f.write("{}\n")
+    engine = private_engine(os.path.join(work, "docker"))
     store = os.path.join(work, "store")
     procs: list[subprocess.Popen] = []
     lab_names: set[str] = set()
@@ -191,10 +188,8 @@ def main() -> int:
             _, err = stop(recorder)
             print(err.strip(), file=sys.stderr)
         try:
-            if engine.proc is not None and engine.proc.poll() is None:
-                engine.remove_all()
+            remove_containers_and_stop(engine)
         finally:
-            engine.stop()
             engine.cleanup_dirs()
     try:
         os.makedirs(os.path.dirname(output), exist_ok=True)

@@ -209,6 +209,23 @@ class DockerEngine:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def private_engine(root: str) -> DockerEngine:
+    """An engine of its own in ``root`` (created), blind to the node's /etc/docker/daemon.json."""
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "daemon.json"), "w") as f:
+        f.write("{}\n")
+    return DockerEngine(root)
+
+
+def remove_containers_and_stop(engine: DockerEngine) -> None:
+    """Our containers removed (a dockerd that already stopped has stopped them), the engine stopped."""
+    try:
+        if engine.proc is not None and engine.proc.poll() is None:
+            engine.remove_all()
+    finally:
+        engine.stop()
+
+
 def pid_of(ct: Any) -> int:
     ct.reload()
     return int(ct.attrs["State"]["Pid"])
@@ -224,17 +241,13 @@ def docker_engine():
     except ImportError:
         require("the docker Python SDK", False)
     root = tempfile.mkdtemp(prefix="synscope-dockerd-", dir="/tmp")  # short: the socket path has a 108-byte limit
-    engine = DockerEngine(root)
-    with open(os.path.join(root, "daemon.json"), "w") as f:
-        f.write("{}\n")  # never pick up the node's /etc/docker/daemon.json
+    engine = private_engine(root)
     try:
         engine.start()
         engine.import_image()
         yield engine
     finally:
         try:
-            if engine.proc is not None and engine.proc.poll() is None:
-                engine.remove_all()  # (a stopped dockerd already stopped its containers)
+            remove_containers_and_stop(engine)
         finally:
-            engine.stop()
             engine.cleanup_dirs()
