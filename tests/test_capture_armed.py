@@ -436,9 +436,15 @@ async def test_the_form_arms_on_a_counter_and_the_list_shows_armed_triggered_sav
         async with app.run_test(size=(100, 40)) as pilot:
             assert await until(pilot, lambda: isinstance(app.screen, CaptureForm))
             form = app.screen
+            form.query_one("#start", Select).value = "syn"
+            await pilot.pause()
+            # "when SYN trouble moves here" has no counter to pick: its fields are not shown
+            assert form.has_class("-armed") and not form.query_one("#counter", Input).display
+            assert form.query_one("#before", Input).display
             form.query_one("#start", Select).value = "counter"
             await pilot.pause()
             assert form.has_class("-armed") and form.query_one("#duration", Input).value == "3600"
+            assert form.query_one("#counter", Input).display and form.query_one("#at-least", Input).display
             form.query_one("#counter", Input).value = "TcpExt.ListenDrop"
             form.query_one("#before", Input).value = "2"
             form.query_one("#after", Input).value = "2"

@@ -138,6 +138,8 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
     CaptureForm #at-least, CaptureForm #before, CaptureForm #after, CaptureForm #max-triggers { width: 8; }
     CaptureForm #armed-row, CaptureForm .armed-only { display: none; }
     CaptureForm.-armed #armed-row, CaptureForm.-armed .armed-only { display: block; }
+    CaptureForm .counter-only { display: none; }  /* "when SYN trouble" has no counter to pick */
+    CaptureForm.-counter .counter-only { display: block; }
     CaptureForm #preview, CaptureForm #where { color: $text-muted; }
     CaptureForm #error { color: $error; }
     """
@@ -174,10 +176,10 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
                 yield Input(value=str(DEFAULT_MAX_TRIGGERS), id="max-triggers", type="integer", max_length=3,
                             classes="armed-only")
             with Horizontal(id="armed-row"):
-                yield Label("counter")
-                yield Input(placeholder="TcpExt.ListenDrops", id="counter", max_length=40)
-                yield Label("≥")
-                yield Input(value="1", id="at-least", type="integer", max_length=9)
+                yield Label("counter", classes="counter-only")
+                yield Input(placeholder="TcpExt.ListenDrops", id="counter", max_length=40, classes="counter-only")
+                yield Label("≥", classes="counter-only")
+                yield Input(value="1", id="at-least", type="integer", max_length=9, classes="counter-only")
                 yield Label("before")
                 yield Input(value=f"{DEFAULT_BEFORE:g}", id="before", type="number", max_length=5)
                 yield Label("after")
@@ -222,7 +224,7 @@ class CaptureForm(_TerminalMixin, ModalScreen["int | None"]):
     def _start_changed(self, event: Select.Changed) -> None:
         armed = self.start_mode != "now"
         self.set_class(armed, "-armed")
-        self.query_one("#counter", Input).disabled = self.start_mode != "counter"
+        self.set_class(self.start_mode == "counter", "-counter")
         self.query_one("#duration-label", Label).update("disarm after s" if armed else "seconds")
         duration = self.query_one("#duration", Input)
         # the field's default follows the mode: an armed capture waits an hour by default
