@@ -85,9 +85,9 @@ ACTIONS: tuple[Action, ...] = (
            "Sockets of namespace", "Listeners' queues, socket states, connections by peer, read inside the "
            "selected namespace every tick"),
     # replay (synscope replay): moving in the recorded time
-    Action("replay.back", "comma", "replay_step(-1)", "Tick back", "replay: one recorded tick back",
+    Action("replay.back", "comma", "replay_step(-1)", "Back", "replay: one recorded tick back",
            "Replay: one tick back", "Step back one recorded tick", replay=True),
-    Action("replay.forward", "full_stop", "replay_step(1)", "Tick fwd", "replay: one recorded tick forward",
+    Action("replay.forward", "full_stop", "replay_step(1)", "Fwd", "replay: one recorded tick forward",
            "Replay: one tick forward", "Step forward one recorded tick", replay=True),
     Action("replay.back_1m", "left_square_bracket", "replay_jump(-60)", "-1m", "replay: jump 1 min back",
            "Replay: 1 min back", "Jump one minute back", show=False, replay=True),
@@ -99,7 +99,7 @@ ACTIONS: tuple[Action, ...] = (
            "Replay: 10 min forward", "Jump ten minutes forward", show=False, replay=True),
     Action("replay.goto", "g", "replay_goto", "Go to", "replay: go to a time (10m before the end, 01:10, an ISO time)",
            "Replay: go to a time", "Go to a recorded moment", replay=True),
-    Action("replay.play", "space", "replay_play", "Play/pause", "replay: play / pause (at the speed x chooses)",
+    Action("replay.play", "space", "replay_play", "Play", "replay: play / pause (at the speed x chooses)",
            "Replay: play / pause", "Play or pause the recording", replay=True),
     Action("replay.speed", "x", "replay_speed", "Speed", "replay: play at 1x, 10x, 60x (each press the next)",
            "Replay: next speed", "Play at 1x, 10x or 60x", replay=True),
@@ -132,13 +132,15 @@ def bindings(owner: Owner) -> list[Binding]:
 
     The main screen's start with the App's own keys, bound to ``app.ACTION``: Textual's footer
     lists the focused widget's keys, then the screen's, then the App's, and the global keys
-    (quit, help) read first, as they always have.
+    (quit, help) read first, as they always have; then the replay keys, then the rest.
     """
     if owner == "main":
         globals_first = [Binding(a.key, f"app.{a.action}", a.footer, show=a.show, id=a.id)
                          for a in ACTIONS if a.owner == "app" and a.key]
-        return globals_first + [Binding(a.key, a.action, a.footer, show=a.show, id=a.id)
-                                for a in ACTIONS if a.owner == "main" and a.key]
+        # the replay keys next (hidden in the live TUI): at 80 columns the footer has room for
+        # about eight keys, and in replay stepping through time is what it is for
+        own = sorted((a for a in ACTIONS if a.owner == "main" and a.key), key=lambda a: not a.replay)
+        return globals_first + [Binding(a.key, a.action, a.footer, show=a.show, id=a.id) for a in own]
     return [Binding(a.key, a.action, a.footer, show=a.show, priority=a.priority, id=a.id)
             for a in ACTIONS if a.owner == owner and a.key]
 
