@@ -323,6 +323,53 @@ def test_namespaces_that_appear_are_written_in_the_ticks_one_transaction(lab, tm
     s.close()
 
 
+def test_a_commit_retried_after_the_size_limit_keeps_the_periods_keyframes(tmp_path):
+    """A tick at a keyframe period's end whose COMMIT hits the size limit is rolled back, the
+    oldest period dropped, and the tick written again: with its keyframes (a rolled-back attempt
+    used to forget which namespaces had moved, and the retry wrote none). A fake here, and only
+    here: a disk that fills at the very COMMIT cannot be staged on demand, so one COMMIT raises
+    SQLite's own "database or disk is full", and the limit's two checks say yes."""
+    from tui.core.namespaces import NetNS
+
+    w = StoreWriter(str(tmp_path), chunk_ticks=4, keyframe_chunks=2)  # a period ends at tick 7
+    t = 1000.0
+    w.begin(t)
+    row = w.open_namespace(NetNS(4026530001, "netns", "a", ns_id=1), {"TcpExt.ListenDrops": 0})
+    w.commit()
+    for _ in range(7):
+        t += 1
+        w.begin(t)
+        w.moved(row, {"TcpExt.ListenDrops": 1})
+        if w.tick < 7:
+            w.commit()
+    real = w.con
+
+    class CommitFailsOnce:
+        failed = False
+
+        def execute(self, sql, *args):  # type: ignore[no-untyped-def]
+            if sql == "COMMIT" and not self.failed:
+                self.failed = True
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.execute(sql, *args)
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+    w.con = CommitFailsOnce()  # type: ignore[assignment]
+    w._at_size_limit = lambda: True  # type: ignore[method-assign]
+    w._drop_oldest_period = lambda: True  # type: ignore[method-assign]
+    w.commit(values_of=lambda r: {"TcpExt.ListenDrops": 7, "TcpExt.SeenInTheKeyframeOnly": 9})
+    assert w.con.failed  # type: ignore[attr-defined]
+    w.con = real
+    assert real.execute("SELECT ns, tick FROM keyframes ORDER BY tick").fetchall() == [(row, 0), (row, 7)]
+    assert dict(real.execute("SELECT name, id FROM keys")) == w.keys  # no key cached whose row was rolled back
+    w.close()
+    s = Store(str(tmp_path))
+    assert s.history_at(t).values[4026530001] == {"TcpExt.ListenDrops": 7, "TcpExt.SeenInTheKeyframeOnly": 9}
+    s.close()
+
+
 def test_a_full_disk_stops_writing_with_a_message_and_no_corruption(tmp_path):
     require_root()
     mnt = tmp_path / "small"

@@ -220,17 +220,14 @@ class StoreWriter:
         their new value), gauges that changed (with their value)."""
         flat: list[int] = []
         for k, d in deltas.items():
-            flat += (self.keys.get(k) or self._new_key(k)) * 4 + DELTA, d
+            flat += (self.keys.get(k) or self.key_id(k)) * 4 + DELTA, d
         for k, v in resets.items():
-            flat += (self.keys.get(k) or self._new_key(k)) * 4 + RESET, v
+            flat += (self.keys.get(k) or self.key_id(k)) * 4 + RESET, v
         for k, v in gauges.items():
-            flat += (self.keys.get(k) or self._new_key(k)) * 4 + GAUGE, v
+            flat += (self.keys.get(k) or self.key_id(k)) * 4 + GAUGE, v
         if flat:
             self._entries[row] = flat
             self._moved.add(row)
-
-    def _new_key(self, name: str) -> int:
-        return self.key_id(name)  # its row goes in with the tick
 
     def close_namespace(self, row: int) -> None:
         """Gone (its last process exited, or it was replaced): its last tick was the previous."""
@@ -255,8 +252,10 @@ class StoreWriter:
         """Make the tick durable. At a chunk's end, seal it; at a keyframe period's end, write
         the keyframes of namespaces that moved (``values_of(row)`` gives their values)."""
         tick, t = self.tick, self._t
+        keyframes_due = False
 
         def op() -> None:
+            nonlocal keyframes_due
             for sql, args in self._pending_ops:
                 self.con.execute(sql, args)
             self.con.execute("INSERT OR REPLACE INTO open_ticks VALUES (?, ?, ?)", (tick, t, encode_tick(self._entries)))
@@ -267,13 +266,15 @@ class StoreWriter:
                 self._seal_open()
                 chunk = tick // self.chunk_ticks
                 if (chunk + 1) % self.keyframe_chunks == 0 and values_of is not None:
+                    keyframes_due = True
                     for row in sorted(self._moved & self._open_rows):
                         values = values_of(row)
                         if values is not None:
                             self._keyframe(row, tick, values)
-                    self._moved.clear()
 
         self._write(op)
+        if keyframes_due:  # only once committed: a retry after a rollback writes them all again
+            self._moved.clear()
         self._pending_ops = []
         self.last_committed = t
         self.tick += 1
