@@ -370,6 +370,41 @@ def test_a_commit_retried_after_the_size_limit_keeps_the_periods_keyframes(tmp_p
     s.close()
 
 
+def test_a_reader_refreshing_while_the_recorder_commits_sees_one_snapshot(tmp_path):
+    """Store.refresh reads the index in several queries. A commit landing between two of them
+    (made to land there: the writer commits when the reader starts its names query) used to
+    show the new namespace without the tick it started in or the keys it brought (read before
+    the commit): a namespace past the recording's end, counters named key57. In one read
+    transaction the reader sees the store as it was before that commit, and the next refresh
+    sees all of it."""
+    from tui.core.namespaces import NetNS
+
+    w = StoreWriter(str(tmp_path), chunk_ticks=10, keyframe_chunks=2)
+    t = time.time()
+    w.begin(t)
+    w.open_namespace(NetNS(4026530001, "netns", "first", ns_id=1), {"TcpExt.ListenDrops": 0})
+    w.commit()
+    s = Store(str(tmp_path))
+    committed = []
+
+    def commit_between(sql: str) -> None:
+        if sql.startswith("SELECT ns, tick, identity FROM names") and not committed:
+            committed.append(sql)
+            w.begin(t + 1)
+            w.open_namespace(NetNS(4026530002, "netns", "second", ns_id=2), {"TcpExt.ListenDrops": 0})
+            w.commit()
+
+    s.con.set_trace_callback(commit_between)
+    s.refresh()
+    s.con.set_trace_callback(None)
+    assert committed  # the commit did land in the middle of the refresh
+    assert [r.netns.name for r in s.namespaces()] == ["first"] and not s.notes, s.notes
+    s.refresh()
+    assert [r.netns.name for r in s.namespaces()] == ["first", "second"] and not s.notes, s.notes
+    s.close()
+    w.close()
+
+
 def test_a_full_disk_stops_writing_with_a_message_and_no_corruption(tmp_path):
     require_root()
     mnt = tmp_path / "small"

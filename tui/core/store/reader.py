@@ -159,7 +159,31 @@ class Store:
 
     # -- what is there ----------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-read the index (chunks, open ticks, namespaces): a recorder may have written more."""
+        """Re-read the index (chunks, open ticks, namespaces): a recorder may have written more.
+
+        In one read transaction: one snapshot of the store for all of it, so a recorder's commit
+        between two of its queries cannot show a new namespace without the tick it started in,
+        or its new keys without their names."""
+        began = False
+        if not self.con.in_transaction:
+            try:
+                self.con.execute("BEGIN")
+                began = True
+            except sqlite3.DatabaseError as exc:  # (damage: each query below notes its own)
+                self._note(f"the store is damaged: {exc}")
+        try:
+            self._refresh()
+        finally:
+            if began and self.con.in_transaction:
+                try:
+                    self.con.execute("COMMIT")  # a read: nothing to write, the snapshot let go
+                except sqlite3.DatabaseError:  # damage met here too: said by the queries above
+                    try:
+                        self.con.execute("ROLLBACK")
+                    except sqlite3.DatabaseError:
+                        pass
+
+    def _refresh(self) -> None:
         self.keys = {i: n for i, n in self._rows("SELECT id, name FROM keys")}
         chunks = self._rows("SELECT chunk, first_time, last_time FROM tick_chunks ORDER BY chunk")
         self._chunk_ids = [r[0] for r in chunks]
