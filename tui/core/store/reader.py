@@ -39,6 +39,7 @@ is skipped and said once in ``notes``; the rest is read.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import math
 import os
@@ -175,13 +176,10 @@ class Store:
             self._refresh()
         finally:
             if began and self.con.in_transaction:
-                try:
-                    self.con.execute("COMMIT")  # a read: nothing to write, the snapshot let go
-                except sqlite3.DatabaseError:  # damage met here too: said by the queries above
-                    try:
-                        self.con.execute("ROLLBACK")
-                    except sqlite3.DatabaseError:
-                        pass
+                # a read writes nothing: rolling back lets the snapshot go; damage it meets
+                # was said by the queries above
+                with contextlib.suppress(sqlite3.DatabaseError):
+                    self.con.execute("ROLLBACK")
 
     def _refresh(self) -> None:
         self.keys = {i: n for i, n in self._rows("SELECT id, name FROM keys")}
@@ -537,33 +535,21 @@ class Store:
                      for r in self._namespaces)
         if tick != moment.tick + 1 or starts or any(r.last_tick < tick for r in alive):
             return self.history_at(when, moment.history.capacity)
-        n = self.chunk_ticks
-        c, off = divmod(tick, n)
-        self._load_chunks(c, c, {r.row for r in alive})
+        c = tick // self.chunk_ticks
+        self._load_chunks(c, c, {r.row for r in alive})  # every namespace's chunk in one query
         for r in alive:
             h = moment.history.get(r.inode)
             if h is None:
                 continue
-            ch = self._chunks.get((r.row, c))
-            if ch is None:
-                h.push_recorded(when, {}, (), {}, None)
-                continue
-            keys = self.keys
-            deltas = {keys.get(k, f"key{k}"): row[off] for k, row in ch.deltas.items() if off < len(row) and row[off]}
-            resets: list[str] = []
-            gauges: dict[str, int] = {}
-            vals = moment.values.setdefault(r.inode, {})
-            changed = bool(deltas)
-            for name, d in deltas.items():
-                vals[name] = vals.get(name, 0) + d
-            for eoff, k, kind, value in ch.events:
-                if eoff != off:
-                    continue
-                name = keys.get(k, f"key{k}")
-                (resets.append(name) if kind == RESET else gauges.__setitem__(name, value))
-                vals[name] = value
-                changed = True
-            h.push_recorded(when, deltas, resets, gauges, vals if changed else None)
+            deltas, resets, gauges = self._moves(r.row, tick)
+            changed = bool(deltas or resets or gauges)
+            if changed:
+                vals = moment.values.setdefault(r.inode, {})
+                for name, d in deltas.items():
+                    vals[name] = vals.get(name, 0) + d
+                vals.update(resets)
+                vals.update(gauges)
+            h.push_recorded(when, deltas, list(resets), gauges, moment.values.get(r.inode) if changed else None)
         moment.tick, moment.time = tick, when
         moment.namespaces = [r.netns_at(when) for r in alive]
         moment.statuses, moment.notes = self.statuses_at(when), self.notes_at(when)
@@ -587,20 +573,20 @@ class Store:
             i -= 1
         return None
 
-    def _moves(self, row: int, tick: int) -> tuple[dict[str, int], list[str], dict[str, int]]:
-        """What a namespace recorded at a tick: counter deltas, counters that went down, gauges set."""
+    def _moves(self, row: int, tick: int) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """What a namespace recorded at a tick: counter deltas, counters that went down (with
+        their value after), gauges set (with their value)."""
         c, off = divmod(tick, self.chunk_ticks)
         ch = self._chunk(row, c)
         if ch is None:
-            return {}, [], {}
+            return {}, {}, {}
         keys = self.keys
         deltas = {keys.get(k, f"key{k}"): r[off] for k, r in ch.deltas.items() if off < len(r) and r[off]}
-        resets: list[str] = []
+        resets: dict[str, int] = {}
         gauges: dict[str, int] = {}
         for eoff, k, kind, value in ch.events:
             if eoff == off:
-                name = keys.get(k, f"key{k}")
-                (resets.append(name) if kind == RESET else gauges.__setitem__(name, value))
+                (resets if kind == RESET else gauges)[keys.get(k, f"key{k}")] = value
         return deltas, resets, gauges
 
     def _gauge_at(self, rns: RecordedNamespace, name: str, tick: int, memo: dict[int, dict[str, int]]) -> int:
@@ -690,7 +676,7 @@ class Store:
             else:
                 vals_now = None
             p_deltas, p_resets, p_gauges = self._moves(r.row, tick)
-            h.pop_recorded(dropped_time if comes_back else None, dropped, held, p_deltas, p_resets, p_gauges, vals_now)
+            h.pop_recorded(dropped_time if comes_back else None, dropped, held, p_deltas, list(p_resets), p_gauges, vals_now)
         moment.tick, moment.time = tick, when
         moment.namespaces = [r.netns_at(when) for r in alive]
         moment.statuses, moment.notes = self.statuses_at(when), self.notes_at(when)
