@@ -46,6 +46,7 @@ class Action:
 _SORT_ORDER = tuple(SORTS)
 _MOVE = "move in the table / choose the charted counter in the detail"
 _PAGE = "page through the table or the counters"
+_ENDS = "the first / the last row (or counter)"
 
 ACTIONS: tuple[Action, ...] = (
     Action("quit", "q", "quit", "Quit", "quit (leaves nothing behind)", priority=True, owner="app"),
@@ -111,8 +112,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("table.down", "down,j", "", help=_MOVE, owner="widget", keys_shown="up/down j/k"),
     Action("table.pageup", "pageup", "", help=_PAGE, owner="widget", keys_shown="pgup/pgdn"),
     Action("table.pagedown", "pagedown", "", help=_PAGE, owner="widget", keys_shown="pgup/pgdn"),
-    Action("table.home", "home", "", help="the first / the last row (or counter)", owner="widget", keys_shown="home/end"),
-    Action("table.end", "end", "", help="the first / the last row (or counter)", owner="widget", keys_shown="home/end"),
+    Action("table.home", "home", "", help=_ENDS, owner="widget", keys_shown="home/end"),
+    Action("table.end", "end", "", help=_ENDS, owner="widget", keys_shown="home/end"),
     Action("focus", "", "", help="move focus: table, detail (shift+tab back)", owner="widget", keys_shown="tab"),
     Action("palette", "", "", help="command palette: every action by name", owner="widget", keys_shown="ctrl+p"),
 )

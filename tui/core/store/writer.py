@@ -164,13 +164,17 @@ class StoreWriter:
         if k is None:
             k = self.keys[name] = self._next_key
             self._next_key += 1
-            op = ("INSERT INTO keys (id, name) VALUES (?, ?)", (k, name))
-            if self.con.in_transaction:  # a keyframe written in the commit itself
-                self.con.execute(*op)
-                self._txn_keys.append(name)
-            else:
-                self._pending_ops.append(op)
+            if self._with_the_tick("INSERT INTO keys (id, name) VALUES (?, ?)", (k, name)):
+                self._txn_keys.append(name)  # (a keyframe written in the commit itself)
         return k
+
+    def _with_the_tick(self, sql: str, args: tuple) -> bool:  # type: ignore[type-arg]
+        """Write with the tick: now, inside the commit's transaction (True), or queued for it."""
+        if self.con.in_transaction:
+            self.con.execute(sql, args)
+            return True
+        self._pending_ops.append((sql, args))
+        return False
 
     def begin(self, t: float) -> int:
         """Start a tick at time t; returns its index."""
@@ -195,11 +199,7 @@ class StoreWriter:
 
     def _keyframe(self, row: int, tick: int, values: Mapping[str, int]) -> None:
         kf = {self.key_id(k): v for k, v in values.items()}
-        op = ("INSERT OR REPLACE INTO keyframes VALUES (?, ?, ?)", (row, tick, encode_keyframe(kf)))
-        if self.con.in_transaction:  # the keyframes at a period's end, in the commit itself
-            self.con.execute(*op)
-        else:
-            self._pending_ops.append(op)
+        self._with_the_tick("INSERT OR REPLACE INTO keyframes VALUES (?, ?, ?)", (row, tick, encode_keyframe(kf)))
 
     def names(self, row: int, ns: NetNS) -> None:
         """Discovery may have renamed it (a pod's labels arrived, a container was added)."""
@@ -220,11 +220,11 @@ class StoreWriter:
         their new value), gauges that changed (with their value)."""
         flat: list[int] = []
         for k, d in deltas.items():
-            flat += (self.keys.get(k) or self.key_id(k)) * 4 + DELTA, d
+            flat += self.key_id(k) * 4 + DELTA, d
         for k, v in resets.items():
-            flat += (self.keys.get(k) or self.key_id(k)) * 4 + RESET, v
+            flat += self.key_id(k) * 4 + RESET, v
         for k, v in gauges.items():
-            flat += (self.keys.get(k) or self.key_id(k)) * 4 + GAUGE, v
+            flat += self.key_id(k) * 4 + GAUGE, v
         if flat:
             self._entries[row] = flat
             self._moved.add(row)
