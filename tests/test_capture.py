@@ -379,7 +379,10 @@ def test_size_bound_holds_on_a_ring(lab, capdir, tmp_path):
         stop.touch()
         src.wait(timeout=30)
         assert seen, mgr.status(cid)
-        assert int(sink.stdout.readline()) > 4_000_000
+        # the sender sends in steps of 250 kB, and the capture's bytes count headers and ACKs
+        # too, so the capture passes 4 MB once the payload reaches it: at 4 000 000 exactly
+        # when the stop came at once (seen on a loaded machine)
+        assert int(sink.stdout.readline()) >= 4_000_000
         mgr.stop(cid)
         st = mgr.status(cid)
     finally:

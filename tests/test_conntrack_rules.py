@@ -86,6 +86,14 @@ def test_drops_that_clashes_explain_are_not_a_full_table():
     deltas = {"Conntrack.drop": 9, "Conntrack.insert_failed": 9}
     got = by_id(diagnose(deltas, state(True), window=10.0, conntrack=ConntrackContext(10, 12)))
     assert "conntrack-full" not in got and "conntrack-race" in got
+    # a window that starts between a clash's insert_failed and its drop: one drop more
+    got = by_id(diagnose({"Conntrack.drop": 9, "Conntrack.insert_failed": 8}, state(True), window=10.0,
+                         conntrack=ConntrackContext(10, 12)))
+    assert "conntrack-full" not in got and "conntrack-race" in got
+    # more than that window edge can split off: drops of their own
+    got = by_id(diagnose({"Conntrack.drop": 10, "Conntrack.insert_failed": 8}, state(True), window=10.0,
+                         conntrack=ConntrackContext(10, 12)))
+    assert "conntrack-full" in got and "conntrack-race" in got
 
 
 def test_no_proposal_for_a_key_this_kernel_does_not_have():

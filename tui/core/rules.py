@@ -873,6 +873,7 @@ def _delayed_acks(deltas, state, window, routes, nsenter) -> Finding | None:  # 
 
 CT_NEAR_FULL = 0.9  # entries at 90 % of nf_conntrack_max: the table counts as full
 CT_RACE_MIN = 3  # fewer failed inserts look the same as one unlucky race
+CT_EDGE_SPLIT = 1  # drops beyond the failed inserts a window's start can split off a clash
 CT_CLASHRES_MIN = 10  # resolved clashes drop nothing: only a steady stream is worth a note
 CT_INVALID_MIN = 20  # a few invalid packets are normal (late segments of closed connections)
 CT_INVALID_MIN_RATE = 0.2  # per second, over the window
@@ -910,6 +911,11 @@ def _conntrack_full(deltas, state, window, ct) -> Finding | None:  # type: ignor
     early, drop = _d(deltas, "Conntrack.early_drop"), _d(deltas, "Conntrack.drop")
     failed, chain = _d(deltas, "Conntrack.insert_failed"), _d(deltas, "Conntrack.chainlength")
     room = max(0, drop - max(0, failed - chain))  # drops that no failed insert explains
+    if failed and room <= CT_EDGE_SPLIT:
+        # a failed insert counts in insert_failed, then in drop: a sample taken between the two
+        # puts the drop in this window and its insert_failed in the one before (seen on a
+        # loaded CI machine: the NAT race with one drop "unexplained")
+        room = 0
     if not (early or room):
         return None
     ev = _ev(deltas, "Conntrack.early_drop", "Conntrack.drop", "Conntrack.insert_failed", "Conntrack.chainlength")
